@@ -1,0 +1,41 @@
+# fastvrrp developer entry points.  Every target installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST := $(PY) -m pytest
+
+.PHONY: all build system-deps test test-fast bench bench-cli annotate clean
+
+all: build
+
+system-deps:
+	./scripts/install-system-deps
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 'setuptools>=77' 'Cython>=3,<4' wheel
+	$(PY) -m pip install -q --no-build-isolation -e '.[test]'
+	touch $@
+
+# Rebuild the extensions in place whenever ext/ changed (cheap when it did not).
+build: $(STAMP)
+	$(PY) setup.py -q build_ext --inplace -j 2
+
+test: system-deps build
+	$(PYTEST) -q
+
+test-fast: build
+	$(PYTEST) -q -m "not slow"
+
+bench: build
+	mkdir -p bench/results
+	$(PYTEST) bench -q --benchmark-only \
+	    --benchmark-json=bench/results/$$(date -u +%Y%m%dT%H%M%SZ).json
+
+annotate:
+	FASTVRRP_ANNOTATE=1 $(PY) setup.py -q build_ext --inplace --force
+	@echo "annotated HTML: ext/*.html"
+
+clean:
+	rm -rf build *.egg-info ext/*.c ext/*.html fastvrrp/*.so

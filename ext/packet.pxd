@@ -1,0 +1,1 @@
+# fastvrrp._packet: placeholder, being written

@@ -1,0 +1,1 @@
+# fastvrrp._wheel: placeholder, being written
