@@ -21,6 +21,9 @@ except ImportError:  # pragma: no cover - exercised only on broken build envs
 # ext/<name>.pyx is compiled as fastvrrp._<name>.  ext/fastvrrp/_<name>.pxd
 # are links to ext/<name>.pxd so that `cimport fastvrrp._<name>` resolves.
 MODULES = ["packet", "wheel"]
+# FASTVRRP_MODULES=packet builds only the named modules (developer loop).
+if os.environ.get("FASTVRRP_MODULES"):
+    MODULES = [m for m in MODULES if m in os.environ["FASTVRRP_MODULES"].split(",")]
 
 CFLAGS = ["-O3", "-fno-strict-aliasing", "-Wno-unused-function"]
 if os.environ.get("FASTVRRP_DEBUG_BUILD"):
