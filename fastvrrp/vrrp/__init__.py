@@ -1,1 +1,27 @@
-"""fastvrrp.vrrp."""
+"""fastvrrp.vrrp: the sans-IO VRRP state machine (RFC 5798/9568 §6, RFC 3768 §6).
+
+    from fastvrrp.vrrp import InstanceParams, VrrpMachine, Startup
+    machine = VrrpMachine(InstanceParams(name="VI_1", vrid=51))
+    actions = machine.handle(now_ns, Startup())
+
+kinds.py (states, timers, counters), params.py (per-instance parameters),
+events.py / actions.py (what goes in and out), timers.py (RFC timer arithmetic),
+priority.py (effective priority), rules.py (pure decisions the fast path mirrors),
+machine.py (the machine).
+"""
+
+from .actions import (Action, AddVips, ArmTimer, CancelTimer, Count, Log, Notify, PriorityUpdated,
+                      RemoveVips, SendAdvert, SendGarp, SendSourceGarp, StateChanged)
+from .events import (AdvertReceived, AdvertRejected, Event, FaultCleared, FaultSet, PriorityChanged,
+                     Shutdown, SourceAddressChanged, Startup, TimerFired)
+from .kinds import Counter, NotifyState, State, TimerKind
+from .machine import VrrpMachine
+from .params import InstanceParams
+
+__all__ = [
+    "Action", "AddVips", "ArmTimer", "CancelTimer", "Count", "Log", "Notify", "PriorityUpdated",
+    "RemoveVips", "SendAdvert", "SendGarp", "SendSourceGarp", "StateChanged",
+    "AdvertReceived", "AdvertRejected", "Event", "FaultCleared", "FaultSet", "PriorityChanged",
+    "Shutdown", "SourceAddressChanged", "Startup", "TimerFired",
+    "Counter", "NotifyState", "State", "TimerKind", "VrrpMachine", "InstanceParams",
+]

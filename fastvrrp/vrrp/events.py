@@ -1,0 +1,180 @@
+"""Events fed to the state machine (`VrrpMachine.handle(now_ns, event)`).
+
+Each event validates its own fields: a malformed event raises ValueError when it
+is built, so the machine only ever sees well-formed input.  Whether an event
+makes sense in the current state is the machine's business: it ignores what it
+cannot use (a stale timer expiry, an advert while in FAULT) rather than raising.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from .kinds import REJECT_COUNTERS, Counter, TimerKind
+from .timers import V3_MAX_ADVER_INT_CS
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+_IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_reason(kind: str, reason) -> None:
+    if not isinstance(reason, str) or not reason:
+        raise ValueError("%s reason must be a non-empty string, not %r" % (kind, reason))
+
+
+@dataclass(frozen=True, slots=True)
+class Startup:
+    """RFC 5798 §6.4.1: leave Initialize.
+
+    `startup_delay_ns` is keepalived's `vrrp_startup_delay` (pass it on the
+    process's first start only): until it ends, received adverts are discarded,
+    Master_Down_Timer runs from the end of the delay, and an instance that
+    becomes master sends nothing until then.
+    """
+
+    startup_delay_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.startup_delay_ns) or self.startup_delay_ns < 0:
+            raise ValueError("startup_delay_ns must be a non-negative integer, not %r"
+                             % (self.startup_delay_ns,))
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """RFC 5798 §6.4.2/§6.4.3 Shutdown event: stop the instance (keepalived's STOP)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertReceived:
+    """An ADVERTISEMENT that passed the codec's checks (RFC 5798 §7.1).
+
+    `adver_int` is the packet's interval field as sent: whole seconds for
+    VRRPv2 (RFC 3768 §5.3.7), Max Adver Int in centiseconds for VRRPv3
+    (RFC 5798 §5.2.7).  The v2 "must equal ours" check is the machine's.
+    `addresses` are the IPvX Address(es) listed in the packet, in order; the
+    machine compares them with its VIPs (mismatches are logged and counted,
+    and the advert is still accepted, as keepalived ≥ 2.3.3 does).
+    """
+
+    src: IPAddress
+    priority: int
+    adver_int: int
+    addresses: tuple
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.src, _IP_TYPES):
+            raise ValueError("advert source must be an IPv4Address or IPv6Address, not %r" % (self.src,))
+        if not _is_int(self.priority) or not 0 <= self.priority <= 255:
+            raise ValueError("advert priority must be 0..255, not %r" % (self.priority,))
+        if not _is_int(self.adver_int) or not 0 <= self.adver_int <= V3_MAX_ADVER_INT_CS:
+            raise ValueError("advert interval field must be 0..4095, not %r" % (self.adver_int,))
+        if not isinstance(self.addresses, tuple):
+            raise ValueError("advert addresses must be a tuple, not %r" % (type(self.addresses).__name__,))
+        for address in self.addresses:
+            if not isinstance(address, _IP_TYPES):
+                raise ValueError("advert address must be an IPv4Address or IPv6Address, not %r" % (address,))
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertRejected:
+    """A packet for this instance that failed a check (RFC 5798 §7.1 MUST discard).
+
+    `reason` is the counter keepalived increments for it.  The machine counts it
+    (unless the instance ignores packets: INIT, FAULT, STOP, delayed start) and
+    changes nothing else.
+    """
+
+    reason: Counter
+
+    def __post_init__(self) -> None:
+        if self.reason not in REJECT_COUNTERS:
+            raise ValueError("a rejected advert's reason must be one of %s, not %r"
+                             % (sorted(c.value for c in REJECT_COUNTERS), self.reason))
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer armed by an ArmTimer action expired.
+
+    `deadline_ns` is the deadline it was armed with: an expiry for a timer that
+    has since been cancelled or re-armed does not match and is ignored.
+    """
+
+    kind: TimerKind
+    deadline_ns: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, TimerKind):
+            raise ValueError("timer kind must be a TimerKind, not %r" % (self.kind,))
+        if not _is_int(self.deadline_ns):
+            raise ValueError("timer deadline must be an integer (ns), not %r" % (self.deadline_ns,))
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityChanged:
+    """Tracking changed: `weight_total` is the sum of every tracker's contribution.
+
+    The machine computes the effective priority (priority.py) from its base
+    priority and this total.
+    """
+
+    weight_total: int
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.weight_total) or abs(self.weight_total) > 1_000_000:
+            raise ValueError("tracking weight total must be an integer within ±1,000,000, not %r"
+                             % (self.weight_total,))
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSet:
+    """A fault reason became active (a tracked interface down, a weight-0 script
+    failing, no source address, …).  Several reasons may be active at once; the
+    instance is in FAULT while any is.
+
+    `pending=True` marks a tracker that has not reported yet (keepalived: an
+    unweighted script before its first result): before Startup it holds the
+    instance out of service without a FAULT notification.  Setting the same
+    reason again with `pending=False` turns it into a real fault.
+    """
+
+    reason: str
+    pending: bool = False
+
+    def __post_init__(self) -> None:
+        _check_reason("fault", self.reason)
+        if not isinstance(self.pending, bool):
+            raise ValueError("fault pending flag must be a bool, not %r" % (self.pending,))
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCleared:
+    """A fault reason (or a pending tracker) is gone."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        _check_reason("fault", self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAddressChanged:
+    """The instance's primary (source) address changed; used for the RFC 5798
+    §6.4.3 equal-priority tie-break.  None: the interface has no address."""
+
+    address: Optional[IPAddress]
+
+    def __post_init__(self) -> None:
+        if self.address is not None and not isinstance(self.address, _IP_TYPES):
+            raise ValueError("source address must be an IP address or None, not %r" % (self.address,))
+
+
+Event = Union[Startup, Shutdown, AdvertReceived, AdvertRejected, TimerFired, PriorityChanged,
+              FaultSet, FaultCleared, SourceAddressChanged]
