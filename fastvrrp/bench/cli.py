@@ -1,4 +1,8 @@
-"""`fastvrrp bench SCENARIO [options] [--json]`."""
+"""`fastvrrp bench SCENARIO [options] [--json]`.
+
+A scenario's module is imported only when it is chosen, so one scenario's
+dependencies (a lab, keepalived, scapy) never stand in another's way.
+"""
 
 import argparse
 import importlib
@@ -13,22 +17,28 @@ def _progress(msg):
     sys.stderr.flush()
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="fastvrrp bench")
-    sub = parser.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
-    for name in SCENARIOS:
-        module = importlib.import_module("fastvrrp.bench.%s" % name)
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("--quiet", action="store_true", help="no progress lines")
-        module.add_arguments(p)
-        p.set_defaults(_module=module)
-    return parser
+def _usage():
+    return "usage: fastvrrp bench {%s} [options] [--json]" % ",".join(SCENARIOS)
+
+
+def scenario_parser(name):
+    module = importlib.import_module("fastvrrp.bench.%s" % name)
+    parser = argparse.ArgumentParser(prog="fastvrrp bench %s" % name, description=module.HELP)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    module.add_arguments(parser)
+    return module, parser
 
 
 def main(argv):
-    args = build_parser().parse_args(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(_usage() + "\n")
+        return 0 if argv else 2
+    if argv[0] not in SCENARIOS:
+        sys.stderr.write("fastvrrp bench: unknown scenario %r\n%s\n" % (argv[0], _usage()))
+        return 2
+    module, parser = scenario_parser(argv[0])
+    args = parser.parse_args(argv[1:])
     progress = (lambda msg: None) if args.quiet else _progress
-    result = args._module.run(args, progress)
-    emit(result, args.json)
+    emit(module.run(args, progress), args.json)
     return 0
