@@ -1,0 +1,273 @@
+"""A thin async wrapper over pyroute2's rtnetlink API: links and addresses.
+
+    async with Netlink() as nl:
+        eth0 = await nl.link("eth0")                       # LinkInfo or None
+        src = await nl.primary_ipv4(eth0.index)            # VRRP source, IPv4
+        ll = await nl.ipv6_linklocal(eth0.index)           # VRRP source, IPv6
+        outcome = await nl.add_address(spec.to_netlink(eth0.index))
+
+Mutations never raise: `add_address` / `del_address` return an `Outcome`.
+EEXIST on add ("exists") and EADDRNOTAVAIL / ENODEV on delete ("absent") are
+not failures; every other error (the interface vanished before an add, EPERM,
+a dead socket, a timeout, ...) is an Outcome with status "failed", logged.
+Queries return None / [] for what does not exist and raise NetlinkQueryError
+(one type, with a message naming the request) only when the kernel or the
+socket fails.
+
+Everything goes through one netlink socket opened on first use in the
+calling thread's network namespace (or `netns`, a named namespace).  A socket
+that failed is closed and a new one opened on the next call.
+"""
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTM_DELADDR, RTM_NEWADDR
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+
+from .addrspec import CacheInfo
+from .nlsocket import IPRoute, error_code
+from .objects import AddrInfo, LinkInfo
+
+log = logging.getLogger("fastvrrp.host")
+
+DONE = "done"           # the kernel did what we asked
+EXISTS = "exists"       # add: the address was already there (not added by us)
+ABSENT = "absent"       # del: the address (or its interface) was already gone
+FAILED = "failed"
+
+DEFAULT_TIMEOUT = 5.0   # seconds for one request and its answer
+
+
+class NetlinkQueryError(RuntimeError):
+    """A netlink query failed (not: the object does not exist)."""
+
+    def __init__(self, what, code, message):
+        super().__init__("netlink %s failed: %s (errno %d)" % (what, message, code))
+        self.what = what
+        self.errno = code
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one address add or delete."""
+
+    op: str                 # "add" or "del"
+    request: object         # the IfaRequest sent
+    status: str             # DONE, EXISTS, ABSENT or FAILED
+    errno: int = 0
+    error: str = ""
+
+    @property
+    def ok(self):
+        """Not a failure (DONE, EXISTS or ABSENT)."""
+        return self.status != FAILED
+
+    @property
+    def changed(self):
+        """The kernel added or removed the address because we asked."""
+        return self.status == DONE
+
+    def __str__(self):
+        text = "%s %s: %s" % (self.op, self.request.describe(), self.status)
+        if self.errno or self.error:
+            text += " (%s, errno %d)" % (self.error or os.strerror(self.errno), self.errno)
+        return text
+
+
+def _encode(req):
+    msg = ifaddrmsg()
+    msg["family"] = req.family
+    msg["prefixlen"] = req.prefixlen
+    msg["flags"] = req.flags
+    msg["scope"] = req.scope
+    msg["index"] = req.index
+    attrs = []
+    for name, value in req.attrs:
+        if isinstance(value, CacheInfo):
+            value = {"ifa_preferred": value.preferred, "ifa_valid": value.valid,
+                     "cstamp": 0, "tstamp": 0}
+        attrs.append([name, value])
+    msg["attrs"] = attrs
+    return msg
+
+
+async def _collect(answer):
+    """pyroute2 answers dumps with an async generator and requests with a list."""
+    if hasattr(answer, "__aiter__"):
+        return [msg async for msg in answer]
+    return list(answer)
+
+
+def _describe(err):
+    return getattr(err, "strerror", None) or os.strerror(err)
+
+
+class Netlink:
+    """See the module docstring.  Use `async with` or call close()."""
+
+    def __init__(self, *, netns=None, timeout=DEFAULT_TIMEOUT):
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError("timeout must be a positive number of seconds, got %r" % (timeout,))
+        self.netns = netns
+        self.timeout = float(timeout)
+        self._ipr = None
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        ipr, self._ipr = self._ipr, None
+        if ipr is not None:
+            try:
+                ipr.close()
+            except Exception:  # closing a broken socket: nothing left to do
+                pass
+
+    def _socket(self):
+        if self._ipr is None:
+            self._ipr = IPRoute(netns=self.netns)
+        return self._ipr
+
+    async def _run(self, what, make):
+        """Await make(ipr) (which collects its answer) with the timeout.
+
+        NetlinkError passes through (the caller classifies it); a socket-level
+        failure or a timeout drops the socket and raises NetlinkQueryError.
+        """
+        try:
+            return await asyncio.wait_for(make(self._socket()), self.timeout)
+        except NetlinkError:
+            raise
+        except asyncio.TimeoutError:
+            self.close()
+            raise NetlinkQueryError(what, errno.ETIMEDOUT,
+                                    "no answer within %.1f s" % self.timeout) from None
+        except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
+            self.close()
+            raise NetlinkQueryError(what, error_code(exc), str(exc) or type(exc).__name__) \
+                from exc
+
+    # -- links ---------------------------------------------------------------
+    async def link(self, which):
+        """The LinkInfo of interface `which` (a name or an ifindex), or None."""
+        if isinstance(which, bool) or not isinstance(which, (int, str)) or not which:
+            raise ValueError("link() takes an interface name or a positive ifindex, got %r"
+                             % (which,))
+        key = {"index": which} if isinstance(which, int) else {"ifname": which}
+
+        async def get(ipr):
+            return await _collect(await ipr.link("get", **key))
+
+        try:
+            msgs = await self._run("get link %s" % (which,), get)
+        except NetlinkError as exc:
+            if exc.code in (errno.ENODEV, errno.ENOENT):
+                return None
+            raise NetlinkQueryError("get link %s" % (which,), exc.code, _describe(exc.code)) \
+                from None
+        return LinkInfo.from_msg(msgs[0]) if msgs else None
+
+    async def links(self):
+        """Every interface, as LinkInfo."""
+        async def dump(ipr):
+            return [LinkInfo.from_msg(msg) for msg in await _collect(await ipr.link("dump"))]
+
+        try:
+            return await self._run("dump links", dump)
+        except NetlinkError as exc:
+            raise NetlinkQueryError("dump links", exc.code, _describe(exc.code)) from None
+
+    # -- addresses -------------------------------------------------------------
+    async def addresses(self, ifindex=None, family=None):
+        """Addresses (AddrInfo), optionally of one interface and/or one family."""
+        if family not in (None, socket.AF_INET, socket.AF_INET6):
+            raise ValueError("family must be AF_INET, AF_INET6 or None, got %r" % (family,))
+
+        kwargs = {} if family is None else {"family": family}
+
+        async def dump(ipr):
+            out = []
+            for msg in await _collect(await ipr.addr("dump", **kwargs)):
+                info = AddrInfo.from_msg(msg)
+                if ifindex is None or info.index == ifindex:
+                    out.append(info)
+            return out
+
+        try:
+            return await self._run("dump addresses", dump)
+        except NetlinkError as exc:
+            raise NetlinkQueryError("dump addresses", exc.code, _describe(exc.code)) from None
+
+    async def primary_ipv4(self, ifindex, exclude=()):
+        """The interface's primary IPv4 address (the VRRP source), or None.
+
+        The first address the kernel lists that is not secondary and not in
+        `exclude` (the VIPs, which keepalived removes from the candidates).
+        """
+        skip = {ipaddress.ip_address(a) for a in exclude}
+        for info in await self.addresses(ifindex, socket.AF_INET):
+            if not info.secondary and ipaddress.ip_address(info.address) not in skip:
+                return info.address
+        return None
+
+    async def ipv6_linklocal(self, ifindex, exclude=()):
+        """The interface's usable IPv6 link-local address (fe80::/10), or None."""
+        skip = {ipaddress.ip_address(a) for a in exclude}
+        for info in await self.addresses(ifindex, socket.AF_INET6):
+            addr = ipaddress.ip_address(info.address)
+            if addr.is_link_local and info.usable and addr not in skip:
+                return info.address
+        return None
+
+    async def add_address(self, req):
+        """RTM_NEWADDR (create, exclusive).  EEXIST -> EXISTS; never raises."""
+        return await self._change("add", req, RTM_NEWADDR,
+                                  NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+                                  {errno.EEXIST: EXISTS})
+
+    async def del_address(self, req):
+        """RTM_DELADDR.  EADDRNOTAVAIL / ENODEV -> ABSENT; never raises."""
+        return await self._change("del", req, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK,
+                                  {errno.EADDRNOTAVAIL: ABSENT, errno.ENODEV: ABSENT})
+
+    async def _change(self, op, req, msg_type, msg_flags, benign):
+        what = "%s address %s" % (op, req.describe() if hasattr(req, "describe") else req)
+        try:
+            msg = _encode(req)
+        except Exception as exc:  # a malformed request: report, never raise
+            return self._failed(op, req, errno.EINVAL, "bad request: %s" % exc, what)
+
+        async def talk(ipr):
+            return await _collect(await ipr.nlm_request(msg, msg_type, msg_flags))
+
+        try:
+            await self._run(what, talk)
+        except NetlinkError as exc:
+            code = abs(exc.code) if isinstance(exc.code, int) else errno.ECOMM
+            if code in benign:
+                log.debug("%s: %s", what, _describe(code))
+                return Outcome(op, req, benign[code], code, _describe(code))
+            return self._failed(op, req, code, _describe(code), what)
+        except NetlinkQueryError as exc:
+            return self._failed(op, req, exc.errno, str(exc), what)
+        except Exception as exc:  # anything pyroute2 raises must not reach the daemon
+            return self._failed(op, req, error_code(exc), "%s: %s" % (type(exc).__name__, exc),
+                                what)
+        return Outcome(op, req, DONE)
+
+    @staticmethod
+    def _failed(op, req, code, message, what):
+        log.warning("netlink: cannot %s: %s (errno %d)", what, message, code)
+        return Outcome(op, req, FAILED, code, message)

@@ -1,0 +1,223 @@
+"""The VIPs of one VRRP instance on the host: add, remove, and what is ours.
+
+keepalived 2.2 semantics (vrrp_ipaddress.c netlink_iplist, vrrp.c
+vrrp_state_leave_master; reference notes §3.14):
+
+- `add_all()` (becoming MASTER, RFC 5798 §6.4.1 / §6.4.2 "Transition to
+  Master") adds every VIP not yet held.  A VIP already present is not an
+  error.  Only what the kernel added because we asked is recorded as ours
+  (keepalived's per-address "set" flag).  A failed add is reported and
+  retried by the next add_all().
+- `remove_all()` (leaving MASTER, clean stop) removes only the VIPs we added.
+  `remove_all(force=True)` removes every configured VIP, ours or not: the
+  daemon uses it for `-X/--release-vips` and, as keepalived does, for
+  transitions under `-V/--dont-release-vrrp` (which also skips removal on
+  stop: that is the daemon's choice, not this class's).
+- A VIP that was already present when we added it (EEXIST) is NOT ours and
+  stays on remove_all().  Deliberate difference: keepalived 2.2.7 treats
+  EEXIST as success, marks the address "set" and later deletes an address
+  it did not add (for example one an administrator or another instance
+  holds); fastvrrp leaves it alone unless forced.  Stale VIPs of a crashed
+  run are removed before the first add by cleanup_stale() / cleanup_by_proto().
+
+Addresses we add carry IFA_PROTO = `proto` (IFAPROT_FASTVRRP, 112), so a later
+run finds them with cleanup_by_proto() even if the configuration changed.
+
+Nothing here raises into the daemon: every add/delete gives an Outcome, and
+interface-lookup or dump failures become FAILED Outcomes too.
+"""
+
+import errno
+import ipaddress
+import logging
+
+from .addrspec import IFAPROT_FASTVRRP, VipSpec, delete_request
+from .netlink import DONE, FAILED, NetlinkQueryError, Outcome
+
+log = logging.getLogger("fastvrrp.host")
+
+
+def address_key(ifindex, address, prefixlen):
+    """The identity of an address on the host: (ifindex, ip_address, prefixlen)."""
+    return (ifindex, ipaddress.ip_address(address), prefixlen)
+
+
+class _Unresolved:
+    """Stands in for an IfaRequest when the interface could not be resolved."""
+
+    def __init__(self, spec):
+        self.spec = spec
+
+    def describe(self):
+        return str(self.spec)
+
+
+def _failed(op, spec, code, message, prefix):
+    log.warning("%scannot %s VIP %s: %s", prefix, "add" if op == "add" else "remove",
+                spec, message)
+    return Outcome(op, _Unresolved(spec), FAILED, code, message)
+
+
+async def resolve_ifindexes(netlink, specs):
+    """{ifname: ifindex or None} for the specs given by name; raises NetlinkQueryError."""
+    names = {}
+    for spec in specs:
+        if spec.ifindex is None and spec.ifname not in names:
+            link = await netlink.link(spec.ifname)
+            names[spec.ifname] = link.index if link is not None else None
+    return names
+
+
+class VipSet:
+    """The VIPs (or eVIPs) of one instance; see the module docstring."""
+
+    def __init__(self, netlink, specs, *, name="", proto=IFAPROT_FASTVRRP):
+        specs = tuple(specs)
+        for spec in specs:
+            if not isinstance(spec, VipSpec):
+                raise TypeError("VipSet takes VipSpec objects, got %r" % (spec,))
+        if proto is not None and (not isinstance(proto, int) or not 1 <= proto <= 255):
+            raise ValueError("proto must be 1..255 or None, got %r" % (proto,))
+        self.netlink = netlink
+        self.specs = specs
+        self.name = name
+        self.proto = proto
+        self._prefix = "(%s) " % name if name else ""
+        self._ours = {}         # address_key -> IfaRequest we added
+
+    # -- what we hold ----------------------------------------------------------
+    @property
+    def added(self):
+        """The requests of the addresses we added and still hold, in add order."""
+        return tuple(self._ours.values())
+
+    def holds(self, spec):
+        """True if `spec` (on its recorded interface) was added by us."""
+        return any(key[1] == spec.address and key[2] == spec.prefixlen
+                   and (spec.ifindex is None or key[0] == spec.ifindex)
+                   for key in self._ours)
+
+    def forget(self, ifindex, address, prefixlen):
+        """Drop an address from what we hold (it was deleted behind our back)."""
+        return self._ours.pop(address_key(ifindex, address, prefixlen), None) is not None
+
+    async def _resolve(self, op, specs):
+        """[(spec, ifindex or None)] plus FAILED outcomes for the unresolvable."""
+        try:
+            names = await resolve_ifindexes(self.netlink, specs)
+        except NetlinkQueryError as exc:
+            return [], [_failed(op, s, exc.errno, str(exc), self._prefix) for s in specs]
+        pairs, failures = [], []
+        for spec in specs:
+            index = spec.ifindex if spec.ifindex is not None else names[spec.ifname]
+            if index is None:
+                failures.append(_failed(op, spec, errno.ENODEV,
+                                        "interface %s does not exist" % spec.ifname,
+                                        self._prefix))
+            else:
+                pairs.append((spec, index))
+        return pairs, failures
+
+    # -- RFC 5798 §6.4.1/§6.4.2: becoming Master ----------------------------
+    async def add_all(self):
+        """Add every VIP we do not hold yet, in configuration order -> [Outcome]."""
+        pairs, outcomes = await self._resolve("add", self.specs)
+        for spec, index in pairs:
+            key = address_key(index, spec.address, spec.prefixlen)
+            if key in self._ours:
+                continue
+            try:
+                req = spec.to_netlink(index, self.proto)
+            except ValueError as exc:
+                outcomes.append(_failed("add", spec, errno.EINVAL, str(exc), self._prefix))
+                continue
+            outcome = await self.netlink.add_address(req)
+            if outcome.status == DONE:
+                self._ours[key] = req
+            outcomes.append(outcome)
+        return outcomes
+
+    # -- RFC 5798 §6.4.3: leaving Master; clean stop --------------------------
+    async def remove_all(self, force=False):
+        """Remove the VIPs we added (with force: every configured VIP) -> [Outcome]."""
+        outcomes, handled = [], set()
+        for key, req in list(self._ours.items()):
+            outcome = await self.netlink.del_address(_as_delete(req))
+            if outcome.ok:
+                del self._ours[key]
+            handled.add(key)
+            outcomes.append(outcome)
+        if force:
+            pairs, failures = await self._resolve("del", self.specs)
+            outcomes.extend(failures)
+            for spec, index in pairs:
+                key = address_key(index, spec.address, spec.prefixlen)
+                if key in handled:
+                    continue
+                handled.add(key)
+                outcomes.append(await self.netlink.del_address(spec.to_netlink_delete(index)))
+        return outcomes
+
+
+def _as_delete(req):
+    peer = req.attr("IFA_ADDRESS")
+    return delete_request(req.family, req.local, req.prefixlen, req.index,
+                          peer=peer if peer != req.local else None)
+
+
+# -- start-up: what a crashed earlier run left behind ---------------------------
+async def cleanup_stale(netlink, specs, *, name=""):
+    """Remove configured VIPs already present on their interfaces -> [Outcome].
+
+    keepalived deletes every VIP/eVIP it finds at start (vrrp.c: "vipset" is
+    forced after a crash, so a stale VIP is neither mistaken for a source
+    address nor left to a BACKUP).  The match is exact: interface, address
+    and prefix length, as the RTM_DELADDR keepalived sends would match.
+    """
+    prefix = "(%s) " % name if name else ""
+    specs = tuple(specs)
+    try:
+        names = await resolve_ifindexes(netlink, specs)
+        present = {address_key(a.index, a.address, a.prefixlen): a
+                   for a in await netlink.addresses()}
+    except NetlinkQueryError as exc:
+        return [_failed("del", s, exc.errno, str(exc), prefix) for s in specs]
+    outcomes, seen = [], set()
+    for spec in specs:
+        index = spec.ifindex if spec.ifindex is not None else names[spec.ifname]
+        if index is None:
+            continue  # no such interface: nothing of ours can be on it
+        key = address_key(index, spec.address, spec.prefixlen)
+        info = present.get(key)
+        if info is None or key in seen:
+            continue
+        seen.add(key)
+        log.info("%sremoving stale VIP %s found at start", prefix, spec)
+        outcomes.append(await netlink.del_address(info.delete_request()))
+    return outcomes
+
+
+async def cleanup_by_proto(netlink, proto=IFAPROT_FASTVRRP, *, keep=()):
+    """Remove every address marked IFA_PROTO == `proto` -> [Outcome].
+
+    Finds what a crashed fastvrrp left even when the configuration changed
+    since.  `keep` holds address_key()s to leave alone (addresses this run
+    already holds).
+    """
+    if not isinstance(proto, int) or isinstance(proto, bool) or not 1 <= proto <= 255:
+        raise ValueError("proto must be 1..255, got %r" % (proto,))
+    keep = set(keep)
+    try:
+        present = await netlink.addresses()
+    except NetlinkQueryError as exc:
+        log.warning("cannot look for stale addresses (IFA_PROTO %d): %s", proto, exc)
+        return [Outcome("del", _Unresolved("addresses with IFA_PROTO %d" % proto), FAILED,
+                        exc.errno, str(exc))]
+    outcomes = []
+    for info in present:
+        if info.proto != proto or address_key(info.index, info.address, info.prefixlen) in keep:
+            continue
+        log.info("removing stale address %s (ifindex %d) left by an earlier run",
+                 info.cidr(), info.index)
+        outcomes.append(await netlink.del_address(info.delete_request()))
+    return outcomes
