@@ -17,7 +17,7 @@ line is a Node whose first word is the address.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 
@@ -46,6 +46,10 @@ class Node:
     words: tuple[Word, ...]
     children: Optional[tuple["Node", ...]] = None   # None: no block opened
     close: Optional[Pos] = None                      # where the block's `}` was
+    # The logical line as keepalived's keyword handlers see it (comments
+    # removed, parameters substituted, cut at braces): what the script
+    # tokenizer (`script`, `notify*`) must re-split.  Not part of equality.
+    text: Optional[str] = field(default=None, compare=False, repr=False)
 
     @property
     def pos(self) -> Pos:
