@@ -11,8 +11,7 @@ from fastvrrp.config.ast import Diagnostics
 from fastvrrp.config.preprocess import Preprocessor
 from fastvrrp.config.reader import read_config
 
-CORPUS = Path("/work/shared/corpus/keepalived")
-SEED = Path(__file__).resolve().parents[2] / "data" / "seed"
+from paths import CORPUS, SEED
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "INDEX.md")
 TOP_LINE = re.compile(r"^([A-Za-z_][^{#!]*?)\s*\{")
 
@@ -32,7 +31,6 @@ def dump(nodes, indent=""):
     return out
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=corpus_ids())
 def test_corpus_file_reads_cleanly_with_its_top_level_blocks(path):
     diags = Diagnostics()
@@ -49,7 +47,6 @@ def test_corpus_file_reads_cleanly_with_its_top_level_blocks(path):
     assert all(n.close is not None for n in nodes if n.children is not None)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 def test_corpus_vrrp_sample_block_exactly():
     diags = Diagnostics()
     nodes = read_config(str(CORPUS / "keepalived.conf.vrrp"), diags)
@@ -77,7 +74,6 @@ def test_corpus_vrrp_sample_block_exactly():
     ]
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not present")
 @pytest.mark.parametrize("config_id, namespace, script, priority", [
     ("high", ["net_namespace@3:7", "high@3:21"], "/etc/keepalived/scripts/check_high_VI_0.sh", "170"),
     ("low", ["net_namespace@4:6", "low@4:20"], "/etc/keepalived/scripts/check_low_VI_0.sh", "85"),
@@ -105,13 +101,12 @@ def test_conditional_conf(config_id, namespace, script, priority, monkeypatch):
 
 
 def test_seed_config_is_the_documents_config():
-    doc = next(Path("/work/shared/seed").glob("*.txt"), None) if Path("/work/shared/seed").is_dir() else None
+    doc = SEED / "seed-document.txt"
     conf = (SEED / "keepalived.conf").read_bytes()
     assert conf.startswith("#检测脚本\nvrrp_script chk_http_port {\n".encode())
-    if doc is not None:
-        assert conf in doc.read_bytes()
-        assert (SEED / "keepalived-backup.conf").read_bytes() in doc.read_bytes()
-        assert (SEED / "check_nginx_pid.sh").read_bytes() in doc.read_bytes()
+    assert conf in doc.read_bytes()
+    assert (SEED / "keepalived-backup.conf").read_bytes() in doc.read_bytes()
+    assert (SEED / "check_nginx_pid.sh").read_bytes() in doc.read_bytes()
 
 
 def test_seed_config_tree():

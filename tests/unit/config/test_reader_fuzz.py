@@ -14,8 +14,7 @@ from fastvrrp.config.ast import Diagnostic, Diagnostics, Node, Pos, Word
 from fastvrrp.config.preprocess import Preprocessor
 from fastvrrp.config.reader import read_config, read_text
 
-CORPUS = Path("/work/shared/corpus/keepalived")
-SEED = Path(__file__).resolve().parents[2] / "data" / "seed"
+from paths import CORPUS, SEED
 SOURCES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "INDEX.md") + \
     [SEED / "keepalived.conf"]
 TEXTS = [p.read_bytes() for p in SOURCES if p.is_file()]
