@@ -9,8 +9,6 @@ plus the sub-commands `check`, `bench`.
 
 import sys
 
-from . import __version__
-
 SUBCOMMANDS = ("check", "bench")
 
 
@@ -28,17 +26,34 @@ def main(argv=None):
 
 
 def _keepalived_style(argv):
-    if "-v" in argv or "--version" in argv:
-        print("fastvrrp %s" % __version__)
-        return 0
-    if "-t" in argv or "--config-test" in argv:
+    """keepalived's command line: -t is the config test (`fastvrrp check`),
+    -v/-h/--signum answer and exit, anything else runs the daemon."""
+    from .daemon.options import OptionsExit, parse
+    try:
+        options = parse(argv)
+    except OptionsExit as stop:
+        return stop.emit()
+    out, err = options.messages()
+    sys.stderr.write(err)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    if options.config_test:
+        if options.config_test_log:
+            import os
+            try:
+                fd = os.open(options.config_test_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                             | os.O_NOFOLLOW, 0o644)
+            except OSError as e:
+                sys.stderr.write("Unable to open config-test log file %s %d - %s\n"
+                                 % (options.config_test_log, e.errno, e.strerror))
+                return 1
+            sys.stderr.flush()
+            os.dup2(fd, 2)
+            os.close(fd)
         from .config.check import main as check_main
-        return check_main([a for a in argv if a not in ("-t", "--config-test")])
-    sys.stderr.write(
-        "fastvrrp: the daemon is not built yet; available: "
-        "fastvrrp check, fastvrrp bench, fastvrrp -t, fastvrrp -v\n"
-    )
-    return 4
+        return check_main(options.check_argv())
+    from .daemon.process import run
+    return run(options)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,763 @@
+"""The daemon's process shell: keepalived's process life cycle around an engine.
+
+    exit_code = run(options)          # options: fastvrrp.daemon.options.Options
+
+What happens, in keepalived 2.2.7's order (main.c main, §3.1 of the notes):
+
+1. umask (-u, else the config's `umask`, else keepalived's 0177); logging
+   (logsetup); `Starting ...`, `Running on ...`, `Command line: ...`.
+2. The config is read (fastvrrp.config.load).  Every diagnostic is logged as
+   `file:line:col: severity: message`.  An unreadable or missing file exits
+   6, errors exit 2 (keepalived's KEEPALIVED_EXIT_NO_CONFIG / _CONFIG).
+3. `-s NAME` overrides `net_namespace`; with a namespace or `instance` the
+   syslog idents and default pid files change as keepalived's; the process
+   enters the namespace (/run/netns/NAME).
+4. `daemon is already running` when a pid file (-p, then -r) names a live
+   process: logged, exit 0 as keepalived.  Stale files are removed.
+5. Without -n: daemonize (fork, setsid, fork, chdir /, stdio to /dev/null).
+   The original process waits on a pipe until the daemon has started (or
+   failed: it then exits with the daemon's code and prints why) and exits 0.
+6. Both pid files get this one process's pid (keepalived's -p holds the
+   parent's, -r the VRRP child's: fastvrrp is both).
+7. A uvloop loop runs the engine.  Signals (keepalived's, lib/signals.c):
+   SIGTERM / SIGINT stop (SIGINT not with --ignore-sigint); SIGHUP reloads;
+   SIGUSR1 writes $TMPDIR/keepalived.data, SIGUSR2 keepalived.stats,
+   SIGRTMAX-1 the stats then clears them, SIGRTMIN+2 keepalived.json
+   ($TMPDIR when absolute, else /tmp).  systemd hears READY=1 when the
+   engine has started, RELOADING=1 / READY=1 around a reload, STOPPING=1.
+8. Requests run one at a time, in arrival order (a second SIGHUP while one
+   waits is the same request); a stop goes first, and a stop that comes
+   while the engine is starting cancels the start.  A reload reads the
+   config again in a worker thread (the loop keeps sending adverts); with
+   errors every diagnostic is logged and the running config stays.  A clean
+   stop awaits engine.stop(), removes the pid files, logs `Stopped ...` and
+   exits 0 (or the code the engine asked for with request_stop).
+
+Exit codes (keepalived's scheduler.h): 0 ok, 1 fatal, 2 config error,
+4 missing permission, 6 no or unreadable config file.  Deliberate
+differences: keepalived exits 0 when it cannot enter the namespace or write
+a pid file (an unset exit code); fastvrrp exits 1.  A pid file that cannot
+be read is removed and the start goes on (keepalived removes it and refuses
+this once).
+
+Test-only: FASTVRRP_TEST_ENGINE=null selects the NullEngine (engine_api.py),
+which runs no VRRP; it exists so the process life cycle can be tested end to
+end.  Nothing else reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ctypes
+import dataclasses
+import logging
+import os
+import platform
+import resource
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from .. import __version__
+from . import logsetup
+from .engine_api import EngineStartError, NullEngine
+from .options import Options, c_strtol, ignore_reason, tmp_dir, with_absolute_paths
+from .sdnotify import Notifier
+
+log = logging.getLogger(__name__)                  # keepalived's parent: ident Keepalived
+# what keepalived's VRRP process logs (dumps, its stop line): ident Keepalived_vrrp
+vlog = logging.getLogger("fastvrrp.daemon.vrrp_process")
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_CONFIG = 1                     # DESIGN "Errors": a bad config exits 1 (keepalived: 2)
+EXIT_MISSING_PERMISSION = 4
+EXIT_NO_CONFIG = 6
+
+DEFAULT_UMASK = 0o177               # keepalived lib/utils.c umask_val
+RUN_DIR = "/run"                    # keepalived's RUNSTATEDIR on Debian
+NETNS_DIR = "/run/netns"
+TEST_ENGINE_ENV = "FASTVRRP_TEST_ENGINE"
+CLONE_NEWNET = 0x40000000
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIG_STATS_CLEAR = int(signal.SIGRTMAX) - 1      # 63 on glibc
+SIG_JSON = int(signal.SIGRTMIN) + 2             # 36 on glibc
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1,
+                   signal.SIGUSR2, SIG_STATS_CLEAR, SIG_JSON)
+# keepalived signals_ignore(): a reload or dump request before the loop runs
+# must not kill the process (their default action is to terminate)
+EARLY_IGNORED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIG_STATS_CLEAR, SIG_JSON)
+
+
+# ------------------------------------------------------------------ config
+
+def load_config(path: str, config_id: Optional[str], all_config: bool = False):
+    """Read and build the config -> (Config or None, Diagnostics).  Never
+    raises: a crash in the reader becomes an error diagnostic."""
+    from ..config import load
+    from ..config.ast import Diagnostics, Pos
+    try:
+        return load(path, config_id, all_config=all_config)
+    except Exception as exc:   # a bug in the reader must not take a running daemon down
+        diags = Diagnostics()
+        diags.error(Pos(path, 0, 0), "internal error reading the configuration: %s: %s"
+                    % (type(exc).__name__, exc), "internal-error")
+        return None, diags
+
+
+def config_exit_code(diags) -> Optional[int]:
+    """None when the config can run; else keepalived's exit code."""
+    errors = diags.errors
+    if not errors:
+        return None
+    if any(d.code in ("config-unreadable", "config-not-found") for d in errors):
+        return EXIT_NO_CONFIG
+    return EXIT_CONFIG
+
+
+def log_diagnostics(diags) -> None:
+    for d in sorted(diags.items, key=lambda d: (d.pos.file, d.pos.line, d.pos.col)):
+        (log.error if d.severity == "error" else log.warning)("%s", d)
+
+
+def apply_namespace_option(config, options: Options):
+    """-s NAME overrides the config's net_namespace (keepalived main.c)."""
+    if not options.namespace or config is None:
+        return config
+    if config.net_namespace and config.net_namespace != options.namespace:
+        log.info("Overriding config net_namespace '%s' with command line namespace '%s'",
+                 config.net_namespace, options.namespace)
+    return dataclasses.replace(config, net_namespace=options.namespace)
+
+
+def config_umask(config) -> Optional[int]:
+    value = config.global_defs.other.get("umask") if config is not None else None
+    if value is None:
+        return None
+    try:
+        mask = c_strtol(str(value))
+    except ValueError:
+        return None
+    return mask if 0 <= mask <= 0o777 else None
+
+
+# ------------------------------------------------------------------ pid files
+
+@dataclass(frozen=True)
+class PidPaths:
+    main: str                      # -p (keepalived.pid)
+    vrrp: str                      # -r (vrrp.pid)
+    directories: tuple = ()        # directories to create (and remove when empty)
+
+    def files(self) -> tuple:
+        return (self.main,) if self.vrrp == self.main else (self.main, self.vrrp)
+
+
+def pid_paths(options: Options, namespace: Optional[str], instance: Optional[str],
+              run_dir: str = RUN_DIR) -> PidPaths:
+    """keepalived's pid file names (main.c, pidfile.c): /run/keepalived.pid and
+    /run/vrrp.pid; with `instance` or a namespace, under /run/keepalived/
+    (keepalived bind-mounts /run/keepalived/NS there: the same files)."""
+    if namespace or instance:
+        top = os.path.join(run_dir, "keepalived")
+        base = os.path.join(top, namespace) if namespace else top
+        suffix = "_" + instance if instance else ""
+        dirs = (top, base) if namespace else (top,)
+        main = os.path.join(base, "keepalived%s.pid" % suffix)
+        vrrp = os.path.join(base, "vrrp%s.pid" % suffix)
+    else:
+        dirs = ()
+        main = os.path.join(run_dir, "keepalived.pid")
+        vrrp = os.path.join(run_dir, "vrrp.pid")
+    main = options.pid_file or main
+    vrrp = options.vrrp_pid_file or vrrp
+    needed = tuple(d for d in dirs if any(p.startswith(d + "/") for p in (main, vrrp)))
+    return PidPaths(main, vrrp, needed)
+
+
+def running_pid(path: str) -> Optional[int]:
+    """keepalived process_running: the live pid a pid file names, or None.
+    A file naming no live process, or unreadable, is removed (and logged)."""
+    try:
+        with open(path) as fh:
+            text = fh.read(64)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.info("Error reading pid file %s (%s)", path, exc.strerror)
+        return None
+    try:
+        pid = int(text.split()[0])
+        if pid <= 0:
+            raise ValueError(pid)
+    except (ValueError, IndexError):
+        log.info("Error reading pid file %s", path)
+        _unlink(path)
+        return None
+    if pid == os.getpid():
+        return None        # a file from an earlier boot naming us: stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        log.info("Remove a zombie pid file %s", path)
+        _unlink(path)
+        return None
+    except PermissionError:
+        pass               # it exists, it is not ours to signal
+    return pid
+
+
+def write_pid(path: str, pid: int) -> None:
+    """keepalived pidfile_write: '<pid>\\n', mode 0644, never through a symlink."""
+    old = os.umask(0o022)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o644)
+    finally:
+        os.umask(old)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("%d\n" % pid)
+
+
+def remove_pid(path: str, pid: int) -> None:
+    """Remove a pid file, unless it no longer holds our pid."""
+    try:
+        with open(path) as fh:
+            if fh.read(64).strip() != str(pid):
+                return
+    except OSError:
+        return
+    _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# ------------------------------------------------------------------ dump files
+
+DUMP_FILES = {"data": "keepalived.data", "stats": "keepalived.stats",
+              "stats_clear": "keepalived.stats", "json": "keepalived.json"}
+
+
+def dump_path(kind: str, config, directory: Optional[str] = None) -> str:
+    """keepalived's dump file for a signal: $TMPDIR/keepalived.{data,stats,json};
+    with `data_use_instance` the data file is keepalived.<ns>_<instance>.data."""
+    directory = directory or tmp_dir()
+    name = DUMP_FILES[kind]
+    if kind == "data" and config is not None and config.global_defs.other.get(
+            "data_use_instance") and (config.instance_name or config.net_namespace):
+        stem, ext = os.path.splitext(name)
+        ns, inst = config.net_namespace or "", config.instance_name or ""
+        name = "%s.%s%s%s%s" % (stem, ns, "_" if ns and inst else "", inst, ext)
+    return os.path.join(directory, name)
+
+
+def write_dump(path: str, writer: Callable) -> None:
+    """keepalived fopen_safe("w"): write a 0600 temporary file, rename it."""
+    directory, base = os.path.split(path)
+    fd, tmp = tempfile.mkstemp(prefix=base, dir=directory or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
+            writer(fh)
+        os.rename(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+
+
+# ------------------------------------------------------------------ namespace
+
+def enter_netns(name: str) -> None:
+    """setns(2) into /run/netns/NAME (keepalived set_namespaces); OSError."""
+    if not name or "/" in name or name in (".", ".."):
+        raise OSError(22, "invalid network namespace name %r" % name)
+    fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if hasattr(os, "setns"):
+            os.setns(fd, CLONE_NEWNET)
+        else:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------------ daemonize
+
+class StartupReport:
+    """How the daemon tells the process that started it how the start went."""
+
+    def __init__(self, fd: Optional[int] = None):
+        self.fd = fd
+
+    def send(self, code: int, message: str = "") -> None:
+        if self.fd is None:
+            return
+        try:
+            os.write(self.fd, ("%d %s\n" % (code, message.replace("\n", " "))).encode())
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
+def daemonize():
+    """Fork into the background.  In the original process: wait for the
+    daemon's report and return the exit code (int).  In the daemon: return
+    the StartupReport to send it with."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for handler in logging.getLogger().handlers:
+        handler.flush()            # else both processes would write the buffered lines
+    rfd, wfd = os.pipe()
+    first = os.fork()
+    if first:
+        os.close(wfd)
+        os.waitpid(first, 0)
+        return _wait_for_daemon(rfd)
+    # the first child: new session, then the daemon is its child (no tty ever again)
+    os.close(rfd)
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        os.chdir("/")
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        if null > 2:
+            os.close(null)
+    except BaseException:
+        os._exit(EXIT_FATAL)
+    return StartupReport(wfd)
+
+
+def _wait_for_daemon(rfd: int) -> int:
+    chunks = []
+    while True:
+        try:
+            data = os.read(rfd, 4096)
+        except InterruptedError:
+            continue
+        if not data:
+            break
+        chunks.append(data)
+    os.close(rfd)
+    text = b"".join(chunks).decode(errors="replace").strip()
+    if not text:
+        sys.stderr.write("fastvrrp: the daemon exited during start-up (see the log)\n")
+        return EXIT_FATAL
+    code_text, _, message = text.partition(" ")
+    try:
+        code = int(code_text)
+    except ValueError:
+        code, message = EXIT_FATAL, text
+    if code != EXIT_OK and message:
+        sys.stderr.write("fastvrrp: %s\n" % message)
+    return code
+
+
+# ------------------------------------------------------------------ the engine
+
+def engine_factory(options: Options):
+    """The engine class to run: the real one, or NullEngine (test-only
+    FASTVRRP_TEST_ENGINE=null, or -C: VRRP off and no health checker)."""
+    if not options.vrrp:
+        log.info("VRRP disabled by -C/--check, and fastvrrp has no health checker: "
+                 "nothing will run")
+        return NullEngine
+    if os.environ.get(TEST_ENGINE_ENV) == "null":
+        log.warning("%s=null: running the NullEngine (test only, no VRRP)", TEST_ENGINE_ENV)
+        return NullEngine
+    try:
+        from .engine import Engine
+    except ImportError as exc:
+        raise EngineStartError("the VRRP engine is not available (%s)" % exc, EXIT_FATAL)
+    return Engine
+
+
+# ------------------------------------------------------------------ the run
+
+_STOP = object()
+
+
+class Shell:
+    """The running daemon around one engine (the engine's ProcessHandle)."""
+
+    def __init__(self, options: Options, config, notifier: Notifier, report: StartupReport):
+        self.options = options
+        self.config = config
+        self.notifier = notifier
+        self.report = report
+        self.engine = None
+        self.exit_code = EXIT_OK
+        self.stopping = False
+        self._queue: collections.deque = collections.deque()
+        self._wakeup: Optional[asyncio.Event] = None
+
+    # ProcessHandle -------------------------------------------------
+    def request_stop(self, exit_code: int = 0, reason: str = "") -> None:
+        if self.stopping:
+            return
+        if reason:
+            (log.error if exit_code else log.info)("Stopping: %s", reason)
+        self.exit_code = exit_code
+        self.stopping = True
+        self._queue.appendleft(_STOP)
+        self._wake()
+
+    def set_status(self, text: str) -> None:
+        self.notifier.status(text)
+
+    # signals -------------------------------------------------------
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def _request(self, what) -> None:
+        if self.stopping or what in self._queue:
+            return            # a reload or dump already waiting covers this one
+        self._queue.append(what)
+        self._wake()
+
+    def _install_signals(self, loop) -> None:
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop, 0)
+        if self.options.ignore_sigint:
+            # a handler, not SIG_IGN: the scripts we run must not inherit an ignored SIGINT
+            loop.add_signal_handler(signal.SIGINT, log.log, logsetup.DETAIL,
+                                    "SIGINT ignored (--ignore-sigint)")
+        else:
+            loop.add_signal_handler(signal.SIGINT, self.request_stop, 0)
+        loop.add_signal_handler(signal.SIGHUP, self._request, "reload")
+        loop.add_signal_handler(signal.SIGUSR1, self._request, "data")
+        loop.add_signal_handler(signal.SIGUSR2, self._request, "stats")
+        loop.add_signal_handler(SIG_STATS_CLEAR, self._request, "stats_clear")
+        loop.add_signal_handler(SIG_JSON, self._request, "json")
+
+    # life cycle ----------------------------------------------------
+    async def main(self, factory) -> int:
+        loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._install_signals(loop)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+        try:
+            started = await self._start(factory)
+            if started is None:            # stopped while starting
+                await self._stop()
+                return self.exit_code
+            if not started:
+                return self.exit_code
+            while True:
+                while not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                what = self._queue.popleft()
+                if what is _STOP:
+                    break
+                if what == "reload":
+                    await self._reload()
+                else:
+                    self._dump(what)
+            await self._stop()
+            return self.exit_code
+        finally:
+            # from here a signal must not kill us before the pid files are gone
+            signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+            for sig in HANDLED_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    async def _start(self, factory) -> Optional[bool]:
+        """True: started; False: failed (exit_code set); None: a stop came
+        first (the start was cancelled; the engine is then stopped)."""
+        try:
+            self.engine = factory(self.config, self.options, self)
+            task = asyncio.ensure_future(self.engine.start())
+            while not task.done():
+                waiter = asyncio.ensure_future(self._wakeup.wait())
+                await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                self._wakeup.clear()
+                if self.stopping and not task.done():
+                    task.cancel()
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
+                    except Exception:
+                        log.exception("The VRRP engine failed while its start was cancelled")
+                    log.info("Start interrupted by a stop request")
+                    self._queue.clear()
+                    self.report.send(self.exit_code, "stopped while starting")
+                    return None
+            task.result()
+        except EngineStartError as exc:
+            return self._failed_start(exc.exit_code, str(exc))
+        except Exception as exc:
+            log.exception("Unable to start the VRRP engine")
+            return self._failed_start(EXIT_FATAL, "%s: %s" % (type(exc).__name__, exc))
+        log.info("Startup complete")
+        count = len(getattr(self.config, "instances", ()))
+        self.notifier.ready(status="running %d VRRP instance(s)" % count)
+        self._notify_failed()
+        self.report.send(EXIT_OK, "started, pid %d" % os.getpid())
+        return True
+
+    def _failed_start(self, code: int, message: str) -> bool:
+        log.error("Unable to start: %s", message)
+        self.exit_code = code
+        self.notifier.errno(code, status="start failed: %s" % message)
+        self.report.send(code, message)
+        return False
+
+    async def _reload(self) -> None:
+        log.info("Reloading ...")
+        self.notifier.reloading(status="reloading")
+        loop = asyncio.get_running_loop()
+        config, diags = await loop.run_in_executor(
+            None, load_config, self.options.config_file, self.options.config_id,
+            self.options.all_config)
+        log_diagnostics(diags)
+        code = config_exit_code(diags)
+        if code is not None or config is None:
+            log.error("Reload failed: the configuration has %d error(s); keeping the running "
+                      "configuration", len(diags.errors))
+            self.notifier.ready(status="reload failed (%d config errors); running the previous "
+                                "configuration" % len(diags.errors))
+            return
+        config = apply_namespace_option(config, self.options)
+        if (config.net_namespace, config.instance_name) != (self.config.net_namespace,
+                                                             self.config.instance_name):
+            log.warning("net_namespace and instance only change on a restart; keeping %s / %s",
+                        self.config.net_namespace, self.config.instance_name)
+            config = dataclasses.replace(config, net_namespace=self.config.net_namespace,
+                                         instance_name=self.config.instance_name)
+        vlog.info("Reloading")
+        try:
+            await self.engine.reload(config)
+        except Exception:
+            log.exception("Reload failed in the engine")
+            self.notifier.ready(status="reload failed in the engine")
+            return
+        self.config = config
+        log.info("Reload complete")
+        self.notifier.ready(status="running %d VRRP instance(s)" % len(config.instances))
+
+    def _dump(self, kind: str) -> None:
+        what = {"data": "data", "stats": "stats", "stats_clear": "stats",
+                "json": "as json"}[kind]
+        vlog.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
+        path = dump_path(kind, self.config)
+        engine = self.engine
+        writers = {"data": engine.dump_data, "json": engine.dump_json,
+                   "stats": lambda fp: engine.dump_stats(fp, False),
+                   "stats_clear": lambda fp: engine.dump_stats(fp, True)}
+        try:
+            write_dump(path, writers[kind])
+        except OSError as exc:
+            vlog.error("Can't open dump file %s (%d: %s)", path, exc.errno or 0, exc.strerror)
+        except Exception:
+            vlog.exception("Writing %s failed", path)
+
+    async def _stop(self) -> None:
+        log.info("Stopping")
+        self.notifier.stopping()
+        try:
+            await self.engine.stop()
+        except Exception:
+            log.exception("The VRRP engine failed while stopping")
+            self.exit_code = self.exit_code or EXIT_FATAL
+
+    def _notify_failed(self) -> None:
+        if self.notifier.enabled and self.notifier.last_error:
+            log.warning("%s", self.notifier.last_error)
+
+
+def _log_start(argv) -> None:
+    uname = platform.uname()
+    try:
+        import uvloop
+        loop = "uvloop %s" % uvloop.__version__
+    except ImportError:
+        loop = "no uvloop"
+    log.info("Starting fastvrrp v%s", __version__)
+    log.info("Running on %s %s %s (Python %s, %s)", uname.system, uname.release, uname.version,
+             platform.python_version(), loop)
+    log.info("Command line: %s", " ".join("'%s'" % a for a in argv))
+
+
+def _log_stopped(options: Options) -> None:
+    if options.log_detail:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        vlog.info("Stopped - used %.6f user time, %.6f system time", usage.ru_utime,
+                  usage.ru_stime)
+    log.info("Stopped fastvrrp v%s", __version__)
+
+
+def _core_dumps(options: Options) -> None:
+    if not options.core_dump:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError) as exc:
+        log.info("Unable to enable core dumps: %s", exc)
+    if options.core_dump_pattern:
+        log.info("-M: fastvrrp does not change /proc/sys/kernel/core_pattern")
+
+
+def run(options: Options, argv=None) -> int:
+    """Run the daemon as keepalived would with these options; the exit code."""
+    options = with_absolute_paths(options)
+    for sig in EARLY_IGNORED:
+        signal.signal(sig, signal.SIG_IGN)
+    os.umask(options.umask if options.umask is not None else DEFAULT_UMASK)
+    logs = logsetup.setup(options)
+    try:
+        return _run(options, logs, list(sys.argv if argv is None else argv))
+    finally:
+        logsetup.teardown()
+
+
+def _run(options: Options, logs, argv) -> int:
+    _log_start(argv)
+    if logs.file_error:
+        log.error("%s", logs.file_error)
+    for name in options.ignored:
+        log.info("Option %s accepted and ignored: %s", name, ignore_reason(name))
+    _core_dumps(options)
+    notifier = Notifier.from_environ()
+    if notifier.last_error:
+        log.warning("%s", notifier.last_error)
+
+    log.info("Configuration file %s", options.config_file)
+    config, diags = load_config(options.config_file, options.config_id, options.all_config)
+    log_diagnostics(diags)
+    code = config_exit_code(diags)
+    if code is not None or config is None:
+        code = code or EXIT_CONFIG
+        message = "configuration %s: %d error(s)" % (options.config_file, len(diags.errors))
+        log.error("Unable to start: %s", message)
+        notifier.errno(code, status=message)
+        _tell_terminal(options, message)
+        return code
+    config = apply_namespace_option(config, options)
+    if options.umask is None and config_umask(config) is not None:
+        os.umask(config_umask(config))
+    new_ident = logs.set_names(config.net_namespace, config.instance_name)
+    if new_ident:
+        log.info("Changing syslog ident to %s", new_ident)
+    if options.dump_conf:
+        _dump_conf(config)
+
+    if config.net_namespace:
+        try:
+            enter_netns(config.net_namespace)
+        except OSError as exc:
+            log.error("Unable to set network namespace %s - exiting (%s)", config.net_namespace,
+                      exc.strerror or exc)
+            _tell_terminal(options, "cannot enter network namespace %s" % config.net_namespace)
+            return EXIT_FATAL
+    paths = pid_paths(options, config.net_namespace, config.instance_name)
+    for path in paths.files():
+        pid = running_pid(path)
+        if pid is not None:
+            log.info("daemon is already running")
+            log.log(logsetup.DETAIL, "pid file %s names running process %d", path, pid)
+            _tell_terminal(options, "daemon is already running (pid %d in %s)" % (pid, path))
+            return EXIT_OK
+
+    report = StartupReport()
+    if not options.dont_fork:
+        forked = daemonize()
+        if isinstance(forked, int):
+            return forked
+        report = forked
+    return _run_daemon(options, config, notifier, report, paths)
+
+
+def _tell_terminal(options: Options, message: str) -> None:
+    """A failed start in daemon mode also says why on the terminal (the log
+    may be syslog only)."""
+    if not options.dont_fork:
+        sys.stderr.write("fastvrrp: %s\n" % message)
+
+
+def _dump_conf(config) -> None:
+    try:
+        from ..config.render import render
+        text = render(config)
+    except Exception as exc:
+        log.error("Unable to dump the configuration: %s", exc)
+        return
+    log.info("------< Configuration (-d) >------")
+    for line in text.splitlines():
+        log.info("%s", line)
+
+
+def _run_daemon(options: Options, config, notifier: Notifier, report: StartupReport,
+                paths: PidPaths) -> int:
+    pid = os.getpid()
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)     # not asyncio.Runner's KeyboardInterrupt
+    created_dirs = []
+    written = []
+    try:
+        try:
+            for directory in paths.directories:
+                if not os.path.isdir(directory):
+                    os.mkdir(directory, 0o755)
+                    created_dirs.append(directory)
+            for path in paths.files():
+                write_pid(path, pid)
+                written.append(path)
+        except OSError as exc:
+            log.error("pidfile_write : Cannot open %s pidfile (%s)", exc.filename or "",
+                      exc.strerror)
+            notifier.errno(EXIT_FATAL, status="cannot write pid file")
+            report.send(EXIT_FATAL, "cannot write pid file %s: %s" % (exc.filename, exc.strerror))
+            return EXIT_FATAL
+        try:
+            factory = engine_factory(options)
+        except EngineStartError as exc:
+            log.error("Unable to start: %s", exc)
+            notifier.errno(exc.exit_code, status=str(exc))
+            report.send(exc.exit_code, str(exc))
+            return exc.exit_code
+        import uvloop
+        shell = Shell(options, config, notifier, report)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            code = runner.run(shell.main(factory))
+        return code
+    except Exception as exc:       # never a traceback on the way out
+        log.exception("Fatal error")
+        report.send(EXIT_FATAL, "fatal error: %s" % exc)
+        return EXIT_FATAL
+    finally:
+        for path in written:
+            remove_pid(path, pid)
+        for directory in reversed(created_dirs):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+        _log_stopped(options)
+        report.send(EXIT_FATAL, "the daemon stopped during start-up")
+        notifier.close()
+        _restore_signals(old_mask)
+
+
+def _restore_signals(old_mask) -> None:
+    """Discard the stop/reload/dump signals that came too late, then unblock."""
+    for sig in signal.sigpending() & set(HANDLED_SIGNALS):
+        signal.sigtimedwait([sig], 0)
+    signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
