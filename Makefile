@@ -39,3 +39,10 @@ annotate:
 
 clean:
 	rm -rf build *.egg-info ext/*.c ext/*.html fastvrrp/*.so
+
+# The seed scenario in network namespaces, narrated (fastvrrp.bench.demo).
+# Needs root; DEMO_ARGS passes options, e.g. DEMO_ARGS="--failure --master-daemon fastvrrp".
+.PHONY: demo
+demo: system-deps build
+	@if [ "$$(id -u)" -eq 0 ]; then $(PY) -m fastvrrp.bench.demo $(DEMO_ARGS); \
+	else sudo $(PY) -m fastvrrp.bench.demo $(DEMO_ARGS); fi
