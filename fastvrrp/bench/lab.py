@@ -428,13 +428,20 @@ class Lab:
         return Capture(self, self.ns(ns), ifname, path, bpf).start(timeout=timeout)
 
     def iproute(self, ns):
-        """A pyroute2 IPRoute inside `ns`, cached; closed by close()."""
+        """A pyroute2 IPRoute inside `ns`, cached; closed by close().
+
+        The netlink socket is opened by this thread while it is inside the
+        namespace (a socket stays in the namespace it was made in), not with
+        IPRoute(netns=...), which forks a helper from this multi-threaded
+        process: a signal handler inherited by that child could run the
+        parent's code in it."""
         self._check_live()
         name = self.ns(ns)
         for ipr_ns, ipr in self._iproutes:
             if ipr_ns == name:
                 return ipr
-        ipr = IPRoute(netns=name)
+        with netns.inside(name):
+            ipr = IPRoute()
         self._iproutes.append((name, ipr))
         return ipr
 
