@@ -140,7 +140,7 @@ class Netlink:
             self._ipr = IPRoute(netns=self.netns)
         return self._ipr
 
-    async def _run(self, what, make):
+    async def run(self, what, make):
         """Await make(ipr) (which collects its answer) with the timeout.
 
         NetlinkError passes through (the caller classifies it); a socket-level
@@ -171,7 +171,7 @@ class Netlink:
             return await _collect(await ipr.link("get", **key))
 
         try:
-            msgs = await self._run("get link %s" % (which,), get)
+            msgs = await self.run("get link %s" % (which,), get)
         except NetlinkError as exc:
             if exc.code in (errno.ENODEV, errno.ENOENT):
                 return None
@@ -185,7 +185,7 @@ class Netlink:
             return [LinkInfo.from_msg(msg) for msg in await _collect(await ipr.link("dump"))]
 
         try:
-            return await self._run("dump links", dump)
+            return await self.run("dump links", dump)
         except NetlinkError as exc:
             raise NetlinkQueryError("dump links", exc.code, _describe(exc.code)) from None
 
@@ -206,7 +206,7 @@ class Netlink:
             return out
 
         try:
-            return await self._run("dump addresses", dump)
+            return await self.run("dump addresses", dump)
         except NetlinkError as exc:
             raise NetlinkQueryError("dump addresses", exc.code, _describe(exc.code)) from None
 
@@ -253,7 +253,7 @@ class Netlink:
             return await _collect(await ipr.nlm_request(msg, msg_type, msg_flags))
 
         try:
-            await self._run(what, talk)
+            await self.run(what, talk)
         except NetlinkError as exc:
             code = abs(exc.code) if isinstance(exc.code, int) else errno.ECOMM
             if code in benign:
