@@ -13,6 +13,9 @@ SUBCOMMANDS = ("check", "bench")
 
 
 def main(argv=None):
+    """The console entry point (argv None: this process is the command, so a
+    config check may leave without freeing its model) or an in-process call."""
+    whole_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
@@ -20,12 +23,18 @@ def main(argv=None):
             from .bench.cli import main as bench_main
             return bench_main(rest)
         if command == "check":
-            from .config.check import main as check_main
-            return check_main(rest)
-    return _keepalived_style(argv)
+            return _check(rest, whole_process)
+    return _keepalived_style(argv, whole_process)
 
 
-def _keepalived_style(argv):
+def _check(argv, whole_process):
+    from .config import check
+    if whole_process:
+        check.run_and_exit(argv)       # does not return
+    return check.main(argv)
+
+
+def _keepalived_style(argv, whole_process=False):
     """keepalived's command line: -t is the config test (`fastvrrp check`),
     -v/-h/--signum answer and exit, anything else runs the daemon."""
     from .daemon.options import OptionsExit, parse
@@ -50,8 +59,7 @@ def _keepalived_style(argv):
             sys.stderr.flush()
             os.dup2(fd, 2)
             os.close(fd)
-        from .config.check import main as check_main
-        return check_main(options.check_argv())
+        return _check(options.check_argv(), whole_process)
     from .daemon.process import run
     return run(options)
 
