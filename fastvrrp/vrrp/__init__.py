@@ -7,16 +7,20 @@
 kinds.py (states, timers, counters), params.py (per-instance parameters),
 events.py / actions.py (what goes in and out), timers.py (RFC timer arithmetic),
 priority.py (effective priority), rules.py (pure decisions the fast path mirrors),
-machine.py (the machine).
+machine.py (the machine), sync.py (sync groups: SyncGroup drives its members'
+machines), sync_tracking.py (which trackers a sync-group member keeps).
 """
 
-from .actions import (Action, AddVips, ArmTimer, CancelTimer, Count, Log, Notify, PriorityUpdated,
-                      RemoveVips, SendAdvert, SendGarp, SendSourceGarp, StateChanged)
+from .actions import (Action, AddVips, ArmTimer, CancelTimer, Count, FaultRecovered, GroupNotify,
+                      Log, MasterWanted, Notify, PriorityUpdated, RemoveVips, SendAdvert, SendGarp,
+                      SendSourceGarp, StateChanged)
 from .events import (AdvertReceived, AdvertRejected, Event, FaultCleared, FaultSet, PriorityChanged,
-                     Shutdown, SourceAddressChanged, Startup, TimerFired)
+                     Shutdown, SourceAddressChanged, Startup, SyncForceBackup, SyncForceFault,
+                     SyncGoMaster, SyncHoldBackup, SyncLeaveFault, SyncStartup, TimerFired)
 from .kinds import Counter, NotifyState, State, TimerKind
 from .machine import VrrpMachine
 from .params import InstanceParams
+from .sync import Routed, SyncGroup, SyncGroupError
 
 __all__ = [
     "Action", "AddVips", "ArmTimer", "CancelTimer", "Count", "Log", "Notify", "PriorityUpdated",
@@ -24,4 +28,7 @@ __all__ = [
     "AdvertReceived", "AdvertRejected", "Event", "FaultCleared", "FaultSet", "PriorityChanged",
     "Shutdown", "SourceAddressChanged", "Startup", "TimerFired",
     "Counter", "NotifyState", "State", "TimerKind", "VrrpMachine", "InstanceParams",
+    "FaultRecovered", "GroupNotify", "MasterWanted", "SyncForceBackup", "SyncForceFault",
+    "SyncGoMaster", "SyncHoldBackup", "SyncLeaveFault", "SyncStartup",
+    "Routed", "SyncGroup", "SyncGroupError",
 ]

@@ -114,7 +114,36 @@ class Count:
     counter: Counter
 
 
+# ------------------------------------------------------------------ sync groups
+
+
+@dataclass(frozen=True, slots=True)
+class MasterWanted:
+    """A sync-group member's Master_Down_Timer fired (RFC 5798 §6.4.2): it
+    wants MASTER but waits for its group (keepalived vrrp_sync_can_goto_master).
+    The group answers with SyncGoMaster or SyncHoldBackup; the engine does
+    nothing with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecovered:
+    """Every fault of a sync-group member has cleared; it stays in FAULT until
+    its group releases it (SyncLeaveFault).  The engine does nothing with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupNotify:
+    """The sync group `group` entered `state`: run the group's notify scripts
+    and write its FIFO line (priority 0, keepalived send_group_notifies)."""
+
+    group: str
+    state: NotifyState
+
+
+SYNC_REQUESTS = (MasterWanted, FaultRecovered)
+
 Action = Union[SendAdvert, ArmTimer, CancelTimer, AddVips, RemoveVips, SendGarp, SendSourceGarp,
-               Notify, StateChanged, PriorityUpdated, Log, Count]
+               Notify, StateChanged, PriorityUpdated, Log, Count, MasterWanted, FaultRecovered,
+               GroupNotify]
 
 INFO = logging.INFO

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .kinds import REJECT_COUNTERS, Counter, TimerKind
+from .kinds import REJECT_COUNTERS, Counter, State, TimerKind
 from .timers import V3_MAX_ADVER_INT_CS
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -176,5 +176,83 @@ class SourceAddressChanged:
             raise ValueError("source address must be an IP address or None, not %r" % (self.address,))
 
 
+# ------------------------------------------------------------------ sync groups
+#
+# What a vrrp_sync_group (fastvrrp.vrrp.sync.SyncGroup) tells a member machine
+# (InstanceParams.sync_group set).  Only the group sends these; a machine that
+# is not a member refuses them.  keepalived-vrrp.md §3.15, keepalived 2.2.7
+# vrrp_sync.c.
+
+
+_GROUP_START_STATES = (State.INIT, State.BACKUP, State.MASTER, State.FAULT)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStartup:
+    """Startup (RFC 5798 §6.4.1) of a sync-group member, given the group's
+    initial state (keepalived vrrp_init_state: `new_state = sync->state`).
+
+    FAULT: a member has a fault, so every member starts in FAULT (logged and
+    notified, keepalived vrrp_complete_init); INIT: a member's tracker has
+    not reported yet, so every member waits silently in FAULT (init);
+    BACKUP or MASTER: the member starts on its own, exactly as Startup.
+    """
+
+    group_state: State
+    startup_delay_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.group_state, State) or self.group_state not in _GROUP_START_STATES:
+            raise ValueError("a sync group starts in INIT, BACKUP, MASTER or FAULT, not %r"
+                             % (self.group_state,))
+        if not _is_int(self.startup_delay_ns) or self.startup_delay_ns < 0:
+            raise ValueError("startup_delay_ns must be a non-negative integer, not %r"
+                             % (self.startup_delay_ns,))
+
+
+@dataclass(frozen=True, slots=True)
+class SyncGoMaster:
+    """The group goes MASTER (keepalived vrrp_sync_master / the consent of
+    vrrp_sync_can_goto_master): a BACKUP member, or a member waiting in FAULT
+    with no fault of its own, transitions to Master (RFC 5798 §6.4.2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncHoldBackup:
+    """The group refuses a member's MasterWanted (some member does not want
+    MASTER): stay BACKUP and wait a full Master_Down_Interval again."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncForceBackup:
+    """keepalived vrrp_sync_backup: a MASTER member leaves for BACKUP without
+    a priority-0 advert (RFC 5798 §6.4.3 as if a higher priority had been
+    heard); a member waiting in FAULT enters BACKUP."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncForceFault:
+    """keepalived vrrp_sync_fault: another member went FAULT.  A MASTER
+    member sends one priority-0 advert and drops its VIPs; a BACKUP member
+    enters FAULT without a log line of its own; both notify FAULT."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncLeaveFault:
+    """Every member of the group has recovered: this member, which reported
+    FaultRecovered, leaves FAULT (keepalived try_up_instance).  An address
+    owner that wants MASTER becomes master when `master_ok`, else BACKUP."""
+
+    master_ok: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.master_ok, bool):
+            raise ValueError("master_ok must be a bool, not %r" % (self.master_ok,))
+
+
+SYNC_EVENTS = (SyncStartup, SyncGoMaster, SyncHoldBackup, SyncForceBackup, SyncForceFault,
+               SyncLeaveFault)
+
 Event = Union[Startup, Shutdown, AdvertReceived, AdvertRejected, TimerFired, PriorityChanged,
-              FaultSet, FaultCleared, SourceAddressChanged]
+              FaultSet, FaultCleared, SourceAddressChanged, SyncStartup, SyncGoMaster,
+              SyncHoldBackup, SyncForceBackup, SyncForceFault, SyncLeaveFault]

@@ -22,6 +22,13 @@ semantics where it differs — that is what the peers run:
     after every advert it processes;
   * leaving MASTER for FAULT sends two priority-0 adverts, Shutdown one;
   * two owners: the one that hears the other drops to 254 for good and yields.
+Sync-group members (`params.sync_group` set; keepalived-vrrp.md §3.15) are
+driven by their group (sync.py) and differ in three places, as keepalived's
+vrrp_sync.c hooks do: a Master_Down_Timer expiry only asks (MasterWanted) and
+the group answers SyncGoMaster or SyncHoldBackup; a member whose faults have
+all cleared only reports it (FaultRecovered) and stays FAULT until the group
+releases it (SyncLeaveFault); and the group's Sync* events move members
+between states.  A machine without a group is unchanged by all of this.
 Deliberate differences from 2.2.7 (issue 4):
   * an advert whose address list differs from ours is logged, counted and
     accepted (keepalived ≥ 2.3.3), not dropped;
@@ -46,10 +53,13 @@ import logging
 from types import MappingProxyType
 from typing import Callable, Optional
 
-from .actions import (AddVips, ArmTimer, CancelTimer, Count, Log, Notify, PriorityUpdated,
-                      RemoveVips, SendAdvert, SendGarp, SendSourceGarp, StateChanged)
-from .events import (AdvertReceived, AdvertRejected, FaultCleared, FaultSet, PriorityChanged,
-                     Shutdown, SourceAddressChanged, Startup, TimerFired)
+from .actions import (AddVips, ArmTimer, CancelTimer, Count, FaultRecovered, Log, MasterWanted,
+                      Notify, PriorityUpdated, RemoveVips, SendAdvert, SendGarp, SendSourceGarp,
+                      StateChanged)
+from .events import (SYNC_EVENTS, AdvertReceived, AdvertRejected, FaultCleared, FaultSet,
+                     PriorityChanged, Shutdown, SourceAddressChanged, Startup, SyncForceBackup,
+                     SyncForceFault, SyncGoMaster, SyncHoldBackup, SyncLeaveFault, SyncStartup,
+                     TimerFired)
 from .kinds import Counter, NotifyState, State, TimerKind
 from .params import InstanceParams
 from .priority import PRIORITY_OWNER, PRIORITY_STOP, effective_priority
@@ -112,6 +122,12 @@ class VrrpMachine:
             FaultSet: self._on_fault_set,
             FaultCleared: self._on_fault_cleared,
             SourceAddressChanged: self._on_source_address,
+            SyncStartup: self._on_sync_startup,
+            SyncGoMaster: self._on_sync_go_master,
+            SyncHoldBackup: self._on_sync_hold_backup,
+            SyncForceBackup: self._on_sync_force_backup,
+            SyncForceFault: self._on_sync_force_fault,
+            SyncLeaveFault: self._on_sync_leave_fault,
         }
 
     # ------------------------------------------------------------------ API
@@ -123,6 +139,9 @@ class VrrpMachine:
         handler = self._handlers.get(type(event))
         if handler is None:
             raise TypeError("not a VRRP machine event: %r" % (event,))
+        if self.params.sync_group is None and type(event) in SYNC_EVENTS:
+            raise ValueError("%s is not a sync group member: %r is for sync group members only"
+                             % (self._prefix.strip(), event))
         out: list = []
         handler(now_ns, event, out)
         return out
@@ -176,6 +195,12 @@ class VrrpMachine:
     def faults(self) -> frozenset:
         """Active fault reasons, pending trackers included."""
         return frozenset(self._faults)
+
+    @property
+    def faulted(self) -> bool:
+        """A real fault is active (not only trackers that have not reported):
+        keepalived's num_script_if_fault > 0."""
+        return not all(self._faults.values())
 
     @property
     def timers(self):
@@ -352,10 +377,13 @@ class VrrpMachine:
         self._down_basis = _DownBasis.INTERVAL
         self._ms_down_us = self._master_down_us()
 
-    def _leave_fault(self, now: int, out: list) -> None:
-        """keepalived try_up_instance: all faults cleared."""
+    def _leave_fault(self, now: int, out: list, master_ok: bool = True) -> None:
+        """keepalived try_up_instance: all faults cleared.  `master_ok` False: a
+        sync group refuses MASTER, so an owner wanting it enters BACKUP and
+        keeps wanting MASTER."""
         self._mai_us = self._adver_int_us  # RFC 5798 §6.4.1: Master_Adver_Interval = local
-        if self._wantstate == State.MASTER and self._base_priority == PRIORITY_OWNER:
+        owner_master = self._wantstate == State.MASTER and self._base_priority == PRIORITY_OWNER
+        if owner_master and master_ok:
             # An owner that has never yielded comes up as master at once.
             self._goto_master(now, out)
             self._down_basis = _DownBasis.INTERVAL
@@ -371,11 +399,17 @@ class VrrpMachine:
         if self.params.unicast and not self._in_delay(now):
             out.append(SendSourceGarp())
         self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+        if owner_master:
+            self._wantstate = State.MASTER
 
     # ------------------------------------------------------------ handlers
 
     def _on_startup(self, now: int, event: Startup, out: list) -> None:
-        """RFC 5798 §6.4.1 Initialize, as keepalived's vrrp_init_state."""
+        self._start(now, event.startup_delay_ns, None, out)
+
+    def _start(self, now: int, startup_delay_ns: int, group_state: Optional[State], out: list) -> None:
+        """RFC 5798 §6.4.1 Initialize, as keepalived's vrrp_init_state.
+        `group_state`: a sync group's initial state (SyncStartup), else None."""
         if self._state not in (State.INIT, State.STOP):
             return
         self._wantstate = self.params.wantstate
@@ -384,17 +418,21 @@ class VrrpMachine:
         self._master_priority = 0
         self._preempt_until = None
         self._delay_until = None
-        if event.startup_delay_ns:
-            self._delay_until = now + event.startup_delay_ns
+        if startup_delay_ns:
+            self._delay_until = now + startup_delay_ns
             self._arm(out, TimerKind.STARTUP_DELAY, self._delay_until)
         owner_start = self._wantstate == State.MASTER and self._base_priority == PRIORITY_OWNER
-        if self._faults or not owner_start:
+        # keepalived: a sync group in FAULT holds every member in FAULT; one
+        # whose member's tracker has not reported holds them in FAULT (init).
+        group_fault = group_state == State.FAULT
+        held = bool(self._faults) or group_state in (State.FAULT, State.INIT)
+        if held or not owner_start:
             # keepalived vrrp_init_state: restore the interface first, which
             # removes VIPs left on the host by an earlier run.
             self._detail(out, "removing VIPs.")
             out.append(RemoveVips(force=True))
-        if self._faults:
-            if not all(self._faults.values()):
+        if held:
+            if group_fault or self.faulted:
                 # keepalived vrrp_complete_init: a fault known at start (the
                 # tracker logs its own reason); vrrp_init_state then wants FAULT.
                 self._log(out, "entering FAULT state")
@@ -577,6 +615,12 @@ class VrrpMachine:
         p = self.params
         if kind is TimerKind.MASTER_DOWN:
             self._detail(out, "Receive advertisement timeout")
+            if self.params.sync_group is not None:
+                # keepalived vrrp_state_goto_master -> vrrp_sync_can_goto_master:
+                # the group decides (SyncGoMaster / SyncHoldBackup).
+                self._wantstate = State.MASTER
+                out.append(MasterWanted())
+                return
             self._goto_master(now, out)
         elif kind is TimerKind.ADVER:
             if self._in_delay(now):
@@ -638,7 +682,82 @@ class VrrpMachine:
         if self._faults.pop(event.reason, None) is None:
             return
         if self._state == State.FAULT and not self._faults:
+            if self.params.sync_group is not None:
+                # keepalived try_up_instance: the wantstate is settled now, but a
+                # sync group member comes up only when every member has.
+                if not (self._wantstate == State.MASTER and self._base_priority == PRIORITY_OWNER):
+                    self._wantstate = State.BACKUP
+                out.append(FaultRecovered())
+                return
             self._leave_fault(now, out)
 
     def _on_source_address(self, now: int, event: SourceAddressChanged, out: list) -> None:
         self._primary = event.address
+
+    # ------------------------------------------------- sync group (sync.py)
+
+    def _on_sync_startup(self, now: int, event: SyncStartup, out: list) -> None:
+        self._start(now, event.startup_delay_ns, event.group_state, out)
+
+    def _on_sync_go_master(self, now: int, event: SyncGoMaster, out: list) -> None:
+        """keepalived vrrp_sync_master (or the group's consent): RFC 5798 §6.4.2
+        transition to Master, from BACKUP or from a FAULT the group held."""
+        if self._state == State.FAULT and not self._faults:
+            self._mai_us = self._adver_int_us  # RFC 5798 §6.4.1: Master_Adver_Interval = local
+            self._goto_master(now, out)
+        elif self._state == State.BACKUP:
+            self._goto_master(now, out)
+
+    def _on_sync_hold_backup(self, now: int, event: SyncHoldBackup, out: list) -> None:
+        """keepalived vrrp_sync_can_goto_master refused: wait a full
+        Master_Down_Interval again (RFC 5798 §6.4.2), still wanting MASTER."""
+        if self._state == State.BACKUP:
+            self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+
+    def _on_sync_force_backup(self, now: int, event: SyncForceBackup, out: list) -> None:
+        """keepalived vrrp_sync_backup for one member."""
+        if self._state == State.MASTER:
+            # vrrp_state_leave_master(advF = false): no priority-0 advert.
+            self._wantstate = State.BACKUP
+            self._leave_master_for_backup(now, out)
+        elif self._state == State.FAULT and not self._faults:
+            # vrrp_state_leave_fault towards BACKUP.
+            self._wantstate = State.BACKUP
+            self._log(out, "Entering BACKUP STATE")
+            self._set_state(out, State.BACKUP)
+            self._notify(out, NotifyState.BACKUP)
+            self._preempt_until = None
+            self._mai_us = self._adver_int_us  # RFC 5798 §6.4.1: Master_Adver_Interval = local
+            self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+
+    def _on_sync_force_fault(self, now: int, event: SyncForceFault, out: list) -> None:
+        """keepalived vrrp_sync_fault for one member."""
+        if self._state == State.MASTER:
+            # vrrp_state_leave_master towards FAULT: one priority-0 advert
+            # (2.2.7 does not count it in pri_zero_sent; fastvrrp does).
+            self._wantstate = State.FAULT
+            self._log(out, "Entering FAULT STATE")
+            self._set_state(out, State.FAULT)
+            out.append(SendAdvert(PRIORITY_STOP))
+            out.append(Count(Counter.PRI_ZERO_SENT))
+            self._remove_vips(out)
+            self._notify(out, NotifyState.FAULT)
+            self._cancel(out, TimerKind.ADVER)
+            self._down_basis = _DownBasis.INTERVAL
+            self._ms_down_us = self._master_down_us()
+            out.append(Count(Counter.RELEASE_MASTER))
+        elif self._state == State.BACKUP:
+            # The state is set first, then vrrp_state_leave_fault: no
+            # "Entering FAULT STATE" line (keepalived logs none), a notify.
+            self._wantstate = State.FAULT
+            self._set_state(out, State.FAULT)
+            self._notify(out, NotifyState.FAULT)
+            self._cancel(out, TimerKind.MASTER_DOWN)
+            self._mai_us = self._adver_int_us
+            self._down_basis = _DownBasis.INTERVAL
+            self._ms_down_us = self._master_down_us()
+
+    def _on_sync_leave_fault(self, now: int, event: SyncLeaveFault, out: list) -> None:
+        """keepalived try_up_instance once no member of the group is faulty."""
+        if self._state == State.FAULT and not self._faults:
+            self._leave_fault(now, out, master_ok=event.master_ok)

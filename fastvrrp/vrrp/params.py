@@ -53,6 +53,7 @@ class InstanceParams:
     garp_lower_prio_repeat: int = 5
     unicast: bool = False
     log_detail: bool = False  # keepalived -D: the extra log lines (and one quirk, see machine)
+    sync_group: Optional[str] = None  # the vrrp_sync_group it belongs to (sync.py drives it)
 
     def __post_init__(self) -> None:
         who = "vrrp instance %r" % (self.name,)
@@ -83,6 +84,9 @@ class InstanceParams:
                      "higher_prio_send_advert", "unicast", "log_detail"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError("%s: %s must be a bool, not %r" % (who, name, getattr(self, name)))
+        if self.sync_group is not None and (not isinstance(self.sync_group, str) or not self.sync_group):
+            raise ValueError("%s: sync_group must be a non-empty string or None, not %r"
+                             % (who, self.sync_group))
 
     def _check_advert_int(self, who: str) -> None:
         cs = self.advert_int_cs
