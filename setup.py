@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - exercised only on broken build envs
 
 # ext/<name>.pyx is compiled as fastvrrp._<name>.  ext/fastvrrp/_<name>.pxd
 # are links to ext/<name>.pxd so that `cimport fastvrrp._<name>` resolves.
-MODULES = ["packet", "wheel"]
+MODULES = ["packet", "wheel", "fastpath"]
 # FASTVRRP_MODULES=packet builds only the named modules (developer loop).
 if os.environ.get("FASTVRRP_MODULES"):
     MODULES = [m for m in MODULES if m in os.environ["FASTVRRP_MODULES"].split(",")]
