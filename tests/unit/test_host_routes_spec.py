@@ -23,6 +23,18 @@ def wire(req):
     return back
 
 
+def gateway(hop):
+    """A nexthop's RTA_GATEWAY as text.  pyroute2 decodes a nested 'target'
+    attribute to text or leaves it raw depending on which message classes it
+    compiled earlier in the process, so the raw form is decoded here."""
+    value = dict(hop["attrs"])["RTA_GATEWAY"]
+    if isinstance(value, (bytes, bytearray)):
+        import socket
+        # raw rtattr: 2-byte length, 2-byte type, then the address
+        return socket.inet_ntop(socket.AF_INET if len(value) == 8 else socket.AF_INET6, bytes(value[4:]))
+    return value
+
+
 def metrics_of(msg):
     metrics = msg.get_attr("RTA_METRICS")
     return dict(metrics["attrs"]) if metrics else {}
@@ -138,7 +150,7 @@ def test_multipath_nexthops():
     assert [h["hops"] for h in hops] == [2, 0]               # rtnh_hops = weight - 1
     assert [h["oif"] for h in hops] == [8, 0]
     assert hops[0]["flags"] == 4
-    assert [dict(h["attrs"])["RTA_GATEWAY"] for h in hops] == ["10.0.0.2", "10.0.0.3"]
+    assert [gateway(h) for h in hops] == ["10.0.0.2", "10.0.0.3"]
     assert dict(hops[1]["attrs"])["RTA_FLOW"] == 9
     assert spec.ifnames() == ("eth0",)
     # a route-level dev goes to the nexthops without their own (no RTA_OIF beside them)
