@@ -5,8 +5,8 @@ Builds the seed's two nginx hosts and a client in network namespaces
 tells what happened with the measured times and PASS/FAIL per step.  The lab
 is always torn down, on Ctrl-C and SIGTERM too.
 
-    python -m fastvrrp.bench.demo                          # keepalived on both nodes
-    python -m fastvrrp.bench.demo --master-daemon fastvrrp # fastvrrp as the master
+    python -m fastvrrp.bench.demo                          # fastvrrp on both nodes
+    python -m fastvrrp.bench.demo --daemon keepalived      # keepalived on both nodes
     python -m fastvrrp.bench.demo --failure                # plus: nginx cannot restart
 
 Exit status: 0 when every step passed, 1 when one failed, 2 when the lab
@@ -22,9 +22,8 @@ import time
 from .lab import LabError
 from .seed import DAEMONS, STEPS, SeedError, run_scenario
 
-# The daemon both nodes run unless told otherwise.  Flip to "fastvrrp" once
-# the engine (issue 4) runs VRRP.
-DEFAULT_DAEMON = "keepalived"
+# The daemon both nodes run unless told otherwise (the engine, issue 4, runs VRRP).
+DEFAULT_DAEMON = "fastvrrp"
 
 _MARKS = {"do": ">", "saw": "*", "time": "~", "lab": " ", "change": " "}
 

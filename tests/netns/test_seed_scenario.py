@@ -11,7 +11,7 @@ and the failure case: nginx cannot be restarted, the check script stops the
 master's daemon, the VIP moves to the backup.
 
 Each runs with keepalived in both roles (which proves the harness) and with
-fastvrrp in one or both roles (xfail until the engine lands).  The first part
+fastvrrp in one or both roles.  The first part
 needs no privileges: the seed files and what the lab changes in them.
 """
 
@@ -24,8 +24,6 @@ from fastvrrp.bench import netns
 from fastvrrp.bench.seed import (DaemonCommand, SeedError, SeedLab, SeedParams, daemon_command,
                                  master_down_interval, node_texts, read_seed, skew_time,
                                  substitute)
-
-ENGINE = pytest.mark.xfail(strict=False, reason="daemon not built yet")
 
 
 # -- the seed's files and the lab's substitutions (no privileges) -------------
@@ -116,8 +114,6 @@ def _require(master, backup):
 
 def _variant(master, backup):
     marks = [pytest.mark.interop] if "keepalived" in (master, backup) else []
-    if "fastvrrp" in (master, backup):
-        marks.append(ENGINE)
     return pytest.param(master, backup, marks=marks, id="%s-%s" % (master, backup))
 
 

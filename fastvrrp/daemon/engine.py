@@ -1,0 +1,876 @@
+"""The VRRP engine: a keepalived.conf's instances run on real sockets and the host.
+
+    engine = Engine(config, options, process)   # built by fastvrrp.daemon.process
+    await engine.start()                         # keepalived's start-up order
+    await engine.reload(new_config)              # SIGHUP: identity diff, no VIP flap
+    await engine.stop()                          # SIGTERM: keepalived's shutdown order
+    engine.dump_data(fp); engine.dump_stats(fp, clear); engine.dump_json(fp)
+
+Start (keepalived vrrp_daemon.c start_vrrp, reference §3.1):
+  1. interfaces are read; every instance becomes an InstancePlan (convert.py;
+     what cannot run is an EngineStartError naming the instance);
+  2. the netlink subscription opens (links and addresses), before any dump;
+  3. stale VIPs go: every configured VIP/eVIP found on its interface is
+     removed (keepalived force-removes them, a crash may have left them), and
+     every address carrying our IFA_PROTO mark (a crashed run's, whatever
+     its config said);
+  4. trackers: vrrp_scripts vetted (keepalived drops missing or insecure
+     ones), interfaces, files, processes -> TrackingHub;
+  5. per instance: source address (FAULT "no source address" when there is
+     none), receive and send sockets (SocketPool, shared per interface),
+     a fast-path slot with its state machine (FastPathBridge), its tracking;
+  6. per instance: the trackers' initial events, then Startup (RFC 5798 §6.4.1);
+  7. the fast path's loop driver starts, then the scripts (run at once).
+
+The fast path (ext/fastpath.pyx) settles the steady state in C; everything
+else reaches the instance's VrrpMachine, whose actions come back here
+(`_on_actions`) in the machine's order: AddVips / RemoveVips / SendGarp /
+SendSourceGarp go to the instance's HostQueue (netlink and GARP in the
+background, in order per instance), Notify to the Notifier, Log lines to the
+`fastvrrp.vrrp` logger (syslog ident Keepalived_vrrp) exactly as worded,
+StateChanged / PriorityUpdated to the status line and the FIFO.
+
+Stop (vrrp_daemon.c vrrp_terminate_phase1, reference §3.14): scripts are
+killed, every instance gets Shutdown (a MASTER sends one priority-0 advert,
+RFC 5798 §6.4.3, then its VIPs are removed), STOP notifies, the host work
+drains, sockets close.  With -V (dont_release_vrrp) no priority-0 advert is
+sent and the VIPs stay.
+
+The compiled fast path is used; FASTVRRP_FASTPATH=slow selects the pure-Python
+SlowPath (fastvrrp.reference.fastpath: every packet through the machine),
+for debugging.
+
+Sync groups: the members of a vrrp_sync_group are the machines of one
+fastvrrp.vrrp.sync.SyncGroup; their slots are the bridge's as any other, the
+group's events to members go through the bridge (`_group_run`), and after
+each member event the group reacts to what the member did (`_on_actions`);
+the group starts and stops as a whole, and a reload restarts a group whose
+definition or any member changed.
+
+Not yet here (reported, logged at start where a config asks for them): VMAC
+interfaces, virtual/static routes and rules, static addresses, no_accept
+firewall rules, interfaces that appear after start (dynamic_interfaces).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import logging
+import os
+import time
+from typing import Optional, TextIO
+
+from fastvrrp.host.announce import Announcer
+from fastvrrp.host.events import AddrEvent, LinkEvent, NetlinkEvents, Resync
+from fastvrrp.host.netlink import Netlink, NetlinkQueryError
+from fastvrrp.host.vips import cleanup_by_proto, cleanup_stale
+from fastvrrp.track.runner import ScriptRunner
+from fastvrrp.track.security import log_messages
+from fastvrrp.vrrp import (AddVips, FaultCleared, FaultSet, GroupNotify, Log, Notify, NotifyState,
+                           PriorityChanged, PriorityUpdated, RemoveVips, SendGarp, SendSourceGarp,
+                           Shutdown, Startup, State, StateChanged, VrrpMachine)
+from fastvrrp.vrrp.sync import SyncGroup, SyncGroupError
+
+from . import convert, engine_dumps, engine_reload
+from .engine_api import EngineStartError
+from .engine_sources import NO_SOURCE, SourceWatcher
+from .engine_tracking import Tracking
+from .fastpath_bridge import FastPathBridge, FastPathDriver
+from .instance import InstanceRuntime
+from .notify import NotifyError, notifier_from_config, scripts_from_model
+from .sockets import SocketPool, SocketSetupError
+
+log = logging.getLogger("fastvrrp.daemon.engine")
+vrrp_log = logging.getLogger("fastvrrp.vrrp")        # the machine's lines (Keepalived_vrrp)
+
+FASTPATH_ENV = "FASTVRRP_FASTPATH"                  # "slow": fastvrrp.reference SlowPath
+HOST_DRAIN_TIMEOUT_S = 5.0                          # stop: netlink work still queued
+SOCKET_FAULT = "vrrp socket"                        # FAULT reason: a socket cannot be opened
+_PLACEHOLDER_SRC = {4: "0.0.0.0", 6: "::"}
+
+
+def _default_user(config):
+    """The default script user of a config (keepalived resolves it once per config)."""
+    from fastvrrp.track.security import DefaultScriptUser
+    g = config.global_defs
+    return DefaultScriptUser(g.script_user, g.script_group,
+                             script_security=g.enable_script_security)
+
+
+class Engine:
+    """See the module docstring."""
+
+    def __init__(self, config, options=None, process=None):
+        self.config = config
+        self.options = options
+        self.process = process
+        self.log_detail = bool(getattr(options, "log_detail", 0))
+        self.release_vips = bool(getattr(options, "release_vips", False))
+        self.dont_release = bool(getattr(options, "dont_release_vrrp", False))
+        self.netlink: Optional[Netlink] = None
+        self.events: Optional[NetlinkEvents] = None
+        self.fp = self.bridge = self.driver = None
+        self.pool = SocketPool()
+        self.announcer = Announcer()
+        self.runner: Optional[ScriptRunner] = None
+        self.notifier = None
+        self.tracking: Optional[Tracking] = None
+        self.sources: Optional[SourceWatcher] = None
+        self._interfaces: dict = {}          # ifname -> LinkInfo
+        self._runtimes: dict[int, InstanceRuntime] = {}     # slot index -> runtime
+        self._by_name: dict[str, InstanceRuntime] = {}      # the current runtime of a name
+        self._free: list[int] = []
+        self._next_index = 0
+        self._fp_socks: dict[int, list] = {}  # id(VrrpSocket) -> [sid, receive]
+        self._events_task: Optional[asyncio.Task] = None
+        self._retiring: set = set()
+        self._status_handle = None
+        self._counter_base: dict[str, dict] = {}
+        self._vip_cache: Optional[frozenset] = None
+        self._started = False
+        self._stopped = False
+        self.reloads = 0
+
+    # ================================================================ start
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except asyncio.CancelledError:
+            raise                              # the shell stops us next
+        except BaseException:
+            await self._teardown()
+            raise
+
+    async def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        config = self.config
+        self._warn_unsupported(config)
+        self.netlink = Netlink()
+        await self._read_interfaces()
+        default_user = _default_user(config)
+        vetted = convert.vet_scripts(config, default_user)
+        log_messages(vetted.messages, log)
+        try:
+            plans = await self._plans(config, vetted)
+        except convert.ConvertError as exc:
+            raise EngineStartError(str(exc)) from None
+        for plan in plans:
+            for text in plan.warnings:
+                log.warning("%s", text)
+        self.events = NetlinkEvents()
+        await self.events.open()                         # before any dump: nothing missed
+        await self._cleanup_stale(plans)
+        self.runner = ScriptRunner(loop)
+        self.tracking = Tracking(self.runner, emit=self._tracker_event)
+        await self.tracking.apply(config, vetted, plans)
+        self.notifier = notifier_from_config(config, self.runner, default_user=default_user)
+        self.notifier.open()
+        self._make_fastpath(loop)
+        self.sources = SourceWatcher(self.netlink, self._source_changed, vips=self._all_vips)
+        try:
+            runtimes = await self._add_runtimes(plans)
+        except convert.ConvertError as exc:
+            raise EngineStartError(str(exc)) from None
+        for rt in runtimes:
+            rt.stale_checked = True
+        self._start_runtimes(runtimes, convert.startup_delay_ns(config.global_defs))
+        self.driver.start()
+        self._events_task = loop.create_task(self._consume_events())
+        self.tracking.start()
+        self._started = True
+        log.info("VRRP engine running %d instance(s) on the %s fast path", len(runtimes),
+                 type(self.fp).__name__)
+        self._status_soon()
+
+    def _warn_unsupported(self, config) -> None:
+        if config.static_addresses or config.static_routes or config.static_rules:
+            log.warning("static_ipaddress / static_routes / static_rules are not applied by this "
+                        "fastvrrp yet")
+
+    async def _read_interfaces(self) -> None:
+        try:
+            links = await self.netlink.links()
+        except NetlinkQueryError as exc:
+            raise EngineStartError("cannot read the interfaces: %s" % exc) from None
+        self._interfaces = {link.ifname: link for link in links}
+
+    async def _plans(self, config, vetted) -> list:
+        """Every instance's InstancePlan (ConvertError for what cannot run)."""
+        skip_files = {t.name for i in config.instances for t in i.track_files
+                      if t.name not in config.track_files}
+        skip_procs = {t.name for i in config.instances for t in i.track_processes
+                      if t.name not in config.track_processes}
+        by_address = None
+        plans = []
+        for inst in config.instances:
+            ifname = None
+            if inst.interface is None:
+                if by_address is None:
+                    by_address = await self._interfaces_by_address()
+                src = inst.unicast_src_ip or inst.mcast_src_ip
+                ifname = by_address.get(src) if src is not None else None
+            plan = convert.plan_instance(
+                inst, config.global_defs, log_detail=self.log_detail,
+                skip_scripts=vetted.dropped, skip_files=skip_files, skip_processes=skip_procs,
+                ifname=ifname)
+            self._check_interfaces(plan)
+            plans.append(plan)
+        return convert.group_plans(config, plans, skip_scripts=vetted.dropped,
+                                   skip_files=skip_files, skip_processes=skip_procs)
+
+    async def _interfaces_by_address(self) -> dict:
+        names = {link.index: link.ifname for link in self._interfaces.values()}
+        try:
+            addresses = await self.netlink.addresses()
+        except NetlinkQueryError as exc:
+            raise convert.ConvertError("cannot read the addresses: %s" % exc) from None
+        return {ipaddress.ip_address(a.address): names.get(a.index) for a in addresses}
+
+    def _check_interfaces(self, plan) -> None:
+        """keepalived: a missing interface is fatal (without dynamic_interfaces)."""
+        needed = [plan.ifname] + [s.ifname for s in plan.all_vips]
+        for name in dict.fromkeys(needed):
+            if name not in self._interfaces:
+                raise convert.ConvertError("vrrp_instance %s: interface %s does not exist"
+                                           % (plan.name, name))
+
+    async def _cleanup_stale(self, plans) -> None:
+        """keepalived's start: configured VIPs found on the host are removed, and
+        fastvrrp's own marked leftovers (a crashed run, another config)."""
+        specs = [spec for plan in plans for spec in plan.all_vips]
+        if specs:
+            await cleanup_stale(self.netlink, specs)
+        await cleanup_by_proto(self.netlink)
+
+    def _make_fastpath(self, loop) -> None:
+        if os.environ.get(FASTPATH_ENV) == "slow":
+            from fastvrrp.reference.fastpath import SlowPath
+            self.fp = SlowPath()
+            log.warning("%s=slow: every packet goes through the Python state machine",
+                        FASTPATH_ENV)
+        else:
+            try:
+                from fastvrrp._fastpath import FastPath
+            except ImportError as exc:
+                raise EngineStartError("the compiled fast path is missing (%s): build it with "
+                                       "`make build`" % exc) from None
+            self.fp = FastPath()
+        self.bridge = FastPathBridge(self.fp, self._on_actions)
+        self.driver = FastPathDriver(self.fp, loop, bridge=self.bridge)
+
+    # ============================================================ instances
+
+    def _take_index(self) -> int:
+        if self._free:
+            return self._free.pop()
+        index = self._next_index
+        self._next_index += 1
+        return index
+
+    def _all_vips(self) -> frozenset:
+        """Every VIP address of every instance: never a source address."""
+        if self._vip_cache is None:
+            self._vip_cache = frozenset(spec.address for rt in self._runtimes.values()
+                                        for spec in rt.plan.all_vips)
+        return self._vip_cache
+
+    async def _add_runtimes(self, plans, after=None) -> list:
+        """Runtimes for `plans` (not started): single instances get their own
+        machine, the members of a vrrp_sync_group the machines of one SyncGroup
+        (fastvrrp.vrrp.sync) that coordinates them.  `after`: {name: HostQueue}
+        of instances they replace (a reload restart)."""
+        after = after or {}
+        out, groups, addresses = [], {}, {}
+        for plan in plans:
+            rt = await self._prepare_runtime(plan, after.get(plan.name), addresses)
+            out.append(rt)
+            if plan.sync_group is None:
+                self._link_runtime(rt, VrrpMachine(self._params(rt)))
+            else:
+                groups.setdefault(plan.sync_group, []).append(rt)
+        for gname, members in groups.items():
+            order = self.config.sync_groups[gname].members
+            members.sort(key=lambda r: order.index(r.name))
+            by_name = {rt.name: rt for rt in members}
+            try:
+                group = SyncGroup(gname, [self._params(rt) for rt in members],
+                                  run=lambda member, now, event, by_name=by_name:
+                                  self._group_run(by_name, member, now, event))
+            except SyncGroupError as exc:
+                raise convert.ConvertError(str(exc)) from None
+            for name in group.downgraded:
+                log.info("(%s) state MASTER is ignored in sync group %s (not every member is an "
+                         "address owner)", name, gname)
+            for rt in members:
+                rt.group = group
+                self._link_runtime(rt, group.machine(rt.name))
+        return out
+
+    def _params(self, rt):
+        src = ipaddress.ip_address(rt.src) if rt.src else None
+        return dataclasses.replace(rt.plan.params, primary_address=src)
+
+    async def _prepare_runtime(self, plan, after=None, addresses=None) -> InstanceRuntime:
+        """Index, interface, source address and sockets of one instance.
+
+        `after`: the HostQueue of the instance it replaces (a reload restart):
+        its VIP removal must be done before this one adds any.  `addresses`: a
+        cache of address dumps shared by the instances started together."""
+        g = self.config.global_defs
+        gap_us = max(g.vrrp_garp_interval_us, g.vrrp_gna_interval_us)
+        link = self._interfaces.get(plan.ifname)
+        if link is None:
+            raise convert.ConvertError("vrrp_instance %s: interface %s does not exist"
+                                       % (plan.name, plan.ifname))
+        index = self._take_index()
+        rt = InstanceRuntime(plan, index, netlink=self.netlink, announcer=self.announcer,
+                             interfaces=lambda name: self._interfaces.get(name),
+                             release_vips=self.release_vips, garp_interval_s=gap_us / 1e6)
+        rt.ifindex = link.index
+        self._runtimes[index] = rt
+        self._vip_cache = None
+        if after is not None:
+            rt.queue.submit(after.drain)
+        rt.src = await self.sources.lookup(rt, addresses)
+        if rt.src is None:
+            rt.source_fault = True
+            what = "IPv4 address" if plan.family == 4 else "usable IPv6 link-local address"
+            log.error("(%s) no %s for interface %s - entering FAULT until one appears",
+                      plan.name, what, plan.ifname)
+        rt.socket_fault = not self._open_sockets(rt)
+        return rt
+
+    def _link_runtime(self, rt, machine) -> None:
+        """The instance's fast-path slot (with its machine) and its tracking."""
+        plan = rt.plan
+        self.bridge.add_instance(
+            rt.index, machine, rx_socket=rt.rx_sid, tx_socket=rt.tx_sid,
+            src=rt.src or _PLACEHOLDER_SRC[plan.family], peers=plan.peers,
+            check_peers=bool(plan.peers), auth_type=plan.auth_type, auth_pass=plan.auth_pass,
+            group=plan.group, checksum_form=plan.checksum_form, ttl=plan.ttl)
+        rt.linked = True
+        if plan.name in self._by_name:
+            self.tracking.remove_instance(plan.name)
+        self._by_name[plan.name] = rt
+        rt.tracking = self.tracking.add_instance(plan)
+        self.sources.add(rt)
+
+    def _open_sockets(self, rt) -> bool:
+        """The instance's receive and send sockets, registered with the fast path.
+        False (and logged) when the kernel refuses: keepalived puts the instance
+        in FAULT (a unicast source that is not on the interface, no multicast)."""
+        plan = rt.plan
+        rx_key, tx_key = plan.rx_key, plan.tx_key
+        try:
+            if plan.unicast:
+                source = rx_key.source or rt.src
+                if source is None:
+                    return False
+                rx = self.pool.rx(plan.family, rt.ifindex, source=source)
+            else:
+                rx = self.pool.rx(plan.family, rt.ifindex, group=rx_key.group)
+        except (SocketSetupError, ValueError) as exc:
+            log.error("(%s) cannot open the VRRP receive socket on %s: %s", rt.name,
+                      plan.ifname, exc)
+            return False
+        try:
+            tx = self.pool.tx(plan.family, rt.ifindex, multicast=tx_key.multicast,
+                              unicast_hops=tx_key.unicast_hops)
+        except (SocketSetupError, ValueError) as exc:
+            log.error("(%s) cannot open the VRRP send socket on %s: %s", rt.name,
+                      plan.ifname, exc)
+            self._release_socket(rx)
+            return False
+        rt.rx, rt.tx = rx, tx
+        rt.rx_sid = self._register_socket(rx, receive=True, check_ttl=not plan.unicast)
+        rt.tx_sid = self._register_socket(tx, receive=False, check_ttl=False)
+        return True
+
+    def _register_socket(self, vsock, *, receive: bool, check_ttl: bool) -> int:
+        entry = self._fp_socks.get(id(vsock))
+        if entry is None:
+            sid = self.fp.add_socket(vsock.fileno(), vsock.family, ifindex=vsock.ifindex,
+                                     check_ttl=check_ttl, receive=receive)
+            entry = self._fp_socks[id(vsock)] = [sid, receive]
+            if receive:
+                self.driver.add_socket(sid, vsock.fileno())
+        return entry[0]
+
+    def _release_socket(self, vsock) -> None:
+        if vsock is None or self.pool.users(vsock) == 0:
+            return
+        if self.pool.users(vsock) == 1:
+            entry = self._fp_socks.pop(id(vsock), None)
+            if entry is not None:
+                sid, receive = entry
+                if receive:
+                    self.driver.remove_socket(sid)
+                self.fp.remove_socket(sid)
+        self.pool.release(vsock)
+
+    def _initial_events(self, rt) -> None:
+        """The trackers' state and the faults already known, before Startup."""
+        for event in rt.tracking.initial_events():
+            self.bridge.deliver(rt.index, event)
+        if rt.source_fault:
+            self.bridge.deliver(rt.index, FaultSet(NO_SOURCE))
+        if rt.socket_fault and not rt.source_fault:
+            self.bridge.deliver(rt.index, FaultSet(SOCKET_FAULT))
+
+    def _start_runtimes(self, runtimes, delay_ns: int = 0) -> None:
+        """RFC 5798 §6.4.1 Startup: each single instance, each sync group as a whole."""
+        groups = []
+        for rt in runtimes:
+            self._initial_events(rt)
+            rt.started = True
+            if rt.group is None:
+                self.bridge.deliver(rt.index, Startup(delay_ns))
+            elif rt.group not in groups:
+                groups.append(rt.group)
+        for group in groups:
+            self._route(group.start(self._now(), delay_ns))
+
+    def _now(self) -> int:
+        return max(time.monotonic_ns(), self.fp.now_ns)
+
+    def _group_run(self, members: dict, member: str, now_ns: int, event) -> list:
+        """SyncGroup's `run` hook: the group's events to a member go through the
+        fast-path bridge (which executes timers and adverts and hands the rest
+        to _on_actions); nothing is returned for the group to route again."""
+        rt = members.get(member)
+        if rt is not None and rt.linked:
+            self.bridge.deliver(rt.index, event, now_ns)
+        return []
+
+    def _route(self, routed) -> None:
+        """A sync group's own outputs: its log lines and group notifies."""
+        for member, action in routed:
+            if member is not None:
+                continue            # members' actions went through _on_actions already
+            if type(action) is Log:
+                vrrp_log.log(action.level, "%s", action.text)
+            elif type(action) is GroupNotify and self.notifier is not None:
+                try:
+                    self.notifier.group(action.group, action.state)
+                except NotifyError as exc:
+                    log.error("sync group %s: notify failed: %s", action.group, exc)
+
+    def _unlink(self, rt) -> None:
+        """Release the slot and the sockets (the instance has stopped)."""
+        if rt.linked:
+            try:
+                rt.last_counters = self.bridge.counters(rt.index)
+            except KeyError:
+                pass
+            self.bridge.remove_instance(rt.index)
+            rt.linked = False
+        self._release_socket(rt.rx)
+        self._release_socket(rt.tx)
+        rt.rx = rt.tx = None
+        if self.sources is not None:
+            self.sources.remove(rt)
+        if self._runtimes.get(rt.index) is rt:
+            del self._runtimes[rt.index]
+            self._free.append(rt.index)
+            self._vip_cache = None
+
+    # ============================================================ events in
+
+    def _deliver(self, rt, event) -> None:
+        """One engine-side event for an instance (a sync-group member's group
+        reacts to what its machine did, in _on_actions)."""
+        if rt.linked and rt.started:
+            self.bridge.deliver(rt.index, event)
+
+    def _tracker_event(self, name: str, event) -> None:
+        rt = self._by_name.get(name)
+        if rt is not None and not self._stopped:
+            self._deliver(rt, event)
+
+    def _source_changed(self, rt, address: Optional[str]) -> None:
+        if not rt.linked:
+            return
+        if address is None:
+            if not rt.source_fault:
+                log.error("(%s) no source address left on %s - entering FAULT", rt.name,
+                          rt.plan.ifname)
+                rt.source_fault = True
+                rt.src = None
+                self._deliver(rt, FaultSet(NO_SOURCE))
+            return
+        log.info("(%s) source address is now %s", rt.name, address)
+        rt.src = address
+        self.bridge.set_source_address(rt.index, ipaddress.ip_address(address))
+        if rt.rx is None and not rt.socket_fault:
+            # a unicast instance whose source was missing at start has no
+            # receive socket bound to it; the slot cannot take one later
+            log.error("(%s) the unicast receive socket was not opened (no source address at "
+                      "start): restart fastvrrp to open it", rt.name)
+            rt.socket_fault = True
+            self._deliver(rt, FaultSet(SOCKET_FAULT))
+        if rt.source_fault:
+            rt.source_fault = False
+            self._deliver(rt, FaultCleared(NO_SOURCE))
+
+    async def _consume_events(self) -> None:
+        """The one netlink subscription: links for the trackers and the MAC/index
+        table, addresses for the source watcher."""
+        async for event in self.events:
+            try:
+                if isinstance(event, AddrEvent):
+                    self.sources.address_event(event.addr.index)
+                elif isinstance(event, LinkEvent):
+                    self._link_event(event)
+                    await self.tracking.handle(event)
+                elif isinstance(event, Resync):
+                    try:
+                        await self._read_interfaces()
+                    except EngineStartError as exc:
+                        log.warning("%s", exc)
+                    await self.tracking.handle(event)
+                    self.sources.resync()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("handling a netlink notification failed")
+
+    def _link_event(self, event) -> None:
+        link = event.link
+        if event.kind == "del":
+            if self._interfaces.get(link.ifname, link).index == link.index:
+                self._interfaces.pop(link.ifname, None)
+        elif link.ifname:
+            self._interfaces[link.ifname] = link
+
+    # ============================================================ actions out
+
+    def _on_actions(self, index: int, now_ns: int, actions) -> None:
+        """The machine's actions the bridge does not execute (see the module docstring).
+        Runs synchronously inside fast-path calls: nothing here blocks."""
+        rt = self._runtimes.get(index)
+        for action in actions:
+            kind = type(action)
+            if kind is Log:
+                vrrp_log.log(action.level, "%s", action.text)
+            elif rt is None:
+                continue
+            elif kind is StateChanged:
+                rt.state = action.new
+                rt.last_transition = time.time()
+                self._status_soon()
+            elif kind is AddVips:
+                rt.vips_wanted = True
+                rt.queue.submit(rt.add_vips)
+            elif kind is RemoveVips:
+                rt.vips_wanted = False
+                force = action.force
+                rt.queue.submit(lambda rt=rt, force=force: rt.remove_vips(force))
+            elif kind is SendGarp:
+                repeat = action.repeat
+                rt.queue.submit(lambda rt=rt, repeat=repeat: rt.garp(repeat))
+            elif kind is SendSourceGarp:
+                rt.queue.submit(rt.source_garp)
+            elif kind is Notify:
+                self._notify(rt, action)
+            elif kind is PriorityUpdated:
+                rt.priority = action.new
+                self._notify_priority(rt, action.new)
+        if rt is not None and rt.group is not None and rt.started and not rt.deleting:
+            self._route(rt.group.react(now_ns, rt.name, actions))
+
+    def _notify(self, rt, action) -> None:
+        if self.notifier is None:
+            return
+        try:
+            if rt.deleting and action.state is NotifyState.STOP:
+                # keepalived: a deleted instance notifies FAULT (DELETED with notify_deleted)
+                self.notifier.instance(rt.name, "DELETED", action.priority)
+            else:
+                self.notifier.action(rt.name, action)
+        except NotifyError as exc:
+            log.error("(%s) notify failed: %s", rt.name, exc)
+
+    def _notify_priority(self, rt, priority: int) -> None:
+        if self.notifier is None:
+            return
+        try:
+            self.notifier.priority_changed(rt.name, rt.state.name, priority)
+        except NotifyError as exc:
+            log.error("(%s) priority notify failed: %s", rt.name, exc)
+
+    def _status_soon(self) -> None:
+        if self.process is None or self._status_handle is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._status_handle = loop.call_soon(self._status)
+
+    def _status(self) -> None:
+        self._status_handle = None
+        counts: dict = {}
+        for rt in self._runtimes.values():
+            if not rt.deleting:
+                counts[rt.state] = counts.get(rt.state, 0) + 1
+        parts = ["%d %s" % (n, state.name) for state, n in sorted(counts.items())]
+        try:
+            self.process.set_status("%d VRRP instance(s): %s" % (sum(counts.values()),
+                                                                 ", ".join(parts) or "none"))
+        except Exception:
+            log.exception("status update failed")
+
+    # ============================================================ reload
+
+    async def reload(self, new_config) -> None:
+        """SIGHUP: the identity diff of engine_reload; unchanged instances keep
+        running untouched (state, VIPs, counters)."""
+        if not self._started or self._stopped:
+            raise RuntimeError("the engine is not running")
+        default_user = _default_user(new_config)
+        vetted = convert.vet_scripts(new_config, default_user)
+        log_messages(vetted.messages, log)
+        await self._read_interfaces()
+        old_config = self.config
+        self.config = new_config
+        try:
+            plans = await self._plans(new_config, vetted)
+        except convert.ConvertError as exc:
+            self.config = old_config
+            raise RuntimeError("the new configuration cannot run: %s" % exc) from None
+        current = {id(rt.plan): rt for rt in self._by_name.values() if not rt.deleting}
+        diff = engine_reload.diff([rt.plan for rt in current.values()], plans)
+        engine_reload.widen_for_groups(diff, old_config.sync_groups, new_config.sync_groups)
+        log.info("Reload: %s", diff.summary())
+        for plan in plans:
+            for text in plan.warnings:
+                log.warning("%s", text)
+        await self.tracking.apply(new_config, vetted, plans, reload=True)
+        await self._reload_notifier(new_config, default_user)
+        self._warn_unsupported(new_config)
+        going = [(current[id(old)], True) for old in diff.removed]
+        going += [(current[id(old)], False) for old, _new in diff.restarted]
+        for old, new in diff.restarted:
+            log.info("(%s) changed in a way that needs a restart", new.name)
+        self._retire_all(going, new_config)
+        after = {new.name: current[id(old)].queue for old, new in diff.restarted}
+        for old, new in diff.kept:
+            self._retrack(current[id(old)], new)
+        fresh = await self._add_runtimes([new for _old, new in diff.restarted] + diff.added,
+                                         after=after)
+        self._start_runtimes(fresh)
+        self.reloads += 1
+        self._status_soon()
+
+    async def _reload_notifier(self, config, default_user) -> None:
+        """keepalived re-reads every notify script and reopens the FIFOs on a reload."""
+        from .fifo import fifos_from_config
+        g = config.global_defs
+        default_user.get()
+        log_messages(default_user.messages, log)
+        symlinks = bool(g.other.get("use_symlink_paths"))
+        for name, group in config.sync_groups.items():
+            self.notifier.add_group(name, scripts_from_model(group, default_user,
+                                                             use_symlink_paths=symlinks))
+        for inst in config.instances:
+            self.notifier.add_instance(
+                inst.name, scripts_from_model(inst, default_user, use_symlink_paths=symlinks),
+                group=inst.sync_group,
+                notify_deleted=bool(inst.notify_deleted_enabled or inst.notify_deleted),
+                priority_changes=inst.notify_priority_changes)
+        await self.notifier.replace_fifos(fifos_from_config(g, self.runner, default_user,
+                                                            use_symlink_paths=symlinks))
+
+    def _retrack(self, rt, plan) -> None:
+        """A kept instance whose trackers may have changed: move its machine from
+        the old tracking state to the new one."""
+        rt.plan = plan
+        old = rt.tracking
+        self.tracking.remove_instance(rt.name)
+        new = self.tracking.add_instance(plan)
+        rt.tracking = new
+        old_faults = old.faults | old.pending
+        new_faults = new.faults | new.pending
+        events = [FaultSet(r, pending=r in new.pending) for r in sorted(new_faults - old_faults)]
+        if new.weight_total != old.weight_total:
+            events.append(PriorityChanged(new.weight_total))
+        events += [FaultCleared(r) for r in sorted(old_faults - new_faults)]
+        for event in events:
+            self._deliver(rt, event)
+
+    def _retire_all(self, going, new_config) -> None:
+        """Stop the instances in `going` ([(runtime, deleted)]): single ones one by
+        one, sync groups as a whole (every member of a group is in `going`)."""
+        groups = []
+        for rt, deleted in going:
+            rt.deleting = deleted
+            if self._by_name.get(rt.name) is rt:
+                del self._by_name[rt.name]
+                self.tracking.remove_instance(rt.name)
+            if rt.group is None:
+                self._deliver(rt, Shutdown())
+            elif rt.group not in groups:
+                groups.append(rt.group)
+        for group in groups:
+            self._route(group.stop(self._now()))
+            if group.name not in new_config.sync_groups and self.notifier is not None:
+                self.notifier.remove_group(group.name)
+        for rt, deleted in going:
+            self._retire(rt, deleted=deleted)
+
+    def _retire(self, rt, *, deleted: bool) -> None:
+        """An instance that got Shutdown: a MASTER sent priority 0 (at once) and its
+        VIPs are removed in the background; its slot and sockets are released
+        now, so a successor with the same VRID on the same socket can take the slot."""
+        if deleted and self.notifier is not None:
+            self.notifier.remove_instance(rt.name)
+        self._unlink(rt)
+        task = asyncio.get_running_loop().create_task(self._finish_retire(rt))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _finish_retire(self, rt) -> None:
+        try:
+            await asyncio.wait_for(rt.queue.drain(), HOST_DRAIN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.warning("(%s) host work still pending after %g s", rt.name, HOST_DRAIN_TIMEOUT_S)
+            rt.queue.cancel()
+
+    # ============================================================ stop
+
+    async def stop(self) -> None:
+        """keepalived's shutdown order (see the module docstring)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        stopping_trackers = None
+        if self.tracking is not None:
+            stopping_trackers = asyncio.ensure_future(self.tracking.stop())
+        if self._events_task is not None:
+            self._events_task.cancel()
+        if self.sources is not None:
+            self.sources.close()
+        runtimes = list(self._runtimes.values())
+        groups = []
+        for rt in runtimes:
+            if not rt.linked:
+                continue
+            if self.dont_release:
+                self._stop_keeping_vips(rt)
+            elif rt.group is None or not rt.started:
+                # RFC 5798 §6.4.3 Shutdown: priority 0 from a master, then its VIPs go
+                self.bridge.deliver(rt.index, Shutdown())
+            elif rt.group not in groups:
+                groups.append(rt.group)
+        for group in groups:
+            self._route(group.stop(self._now()))
+        await self._drain_hosts(runtimes)
+        for task in list(self._retiring):
+            await asyncio.wait((task,))
+        if stopping_trackers is not None:
+            await stopping_trackers
+        await self._teardown()
+
+    def _stop_keeping_vips(self, rt) -> None:
+        """-V / --dont-release-vrrp: no priority-0 advert, VIPs left in place."""
+        self._unlink(rt)
+        if self.notifier is not None and rt.state is not State.STOP:
+            try:
+                self.notifier.instance(rt.name, "STOP", rt.priority)
+            except NotifyError as exc:
+                log.error("(%s) notify failed: %s", rt.name, exc)
+        rt.state = State.STOP
+
+    async def _drain_hosts(self, runtimes) -> None:
+        waits = [rt.queue.drain() for rt in runtimes]
+        if not waits:
+            return
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), HOST_DRAIN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.warning("VIP removal still pending after %g s at stop", HOST_DRAIN_TIMEOUT_S)
+            for rt in runtimes:
+                rt.queue.cancel()
+
+    async def _teardown(self) -> None:
+        """Close everything opened (a finished stop, or a failed start)."""
+        if self._events_task is not None:
+            self._events_task.cancel()
+            try:
+                await self._events_task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._events_task = None
+        if self.driver is not None:
+            self.driver.stop()
+        for rt in list(self._runtimes.values()):
+            self._unlink(rt)
+        self.pool.close()
+        self._fp_socks.clear()
+        self.announcer.close()
+        if self.tracking is not None and not self._started:
+            await self.tracking.stop()
+        if self.notifier is not None:
+            await self.notifier.close()
+            self.notifier = None
+        if self.events is not None:
+            self.events.close()
+            self.events = None
+        if self.netlink is not None:
+            self.netlink.close()
+            self.netlink = None
+        if self._status_handle is not None:
+            self._status_handle.cancel()
+            self._status_handle = None
+
+    # ============================================================ dumps
+
+    def _views(self) -> list:
+        out = []
+        for rt in sorted(self._runtimes.values(), key=lambda r: r.index):
+            if rt.linked:
+                machine = self.bridge.machine(rt.index)
+                counters = self.bridge.counters(rt.index)
+            else:
+                machine, counters = None, dict(rt.last_counters or {})
+            base = self._counter_base.get(rt.name)
+            if base:
+                counters = {k: v - base.get(k, 0) for k, v in counters.items()}
+            faults = tuple(sorted(machine.faults)) if machine is not None else ()
+            out.append(engine_dumps.InstanceView(
+                plan=rt.plan, machine=machine, counters=counters, src=rt.src,
+                last_transition=rt.last_transition,
+                held_vips=tuple(str(s) for s in rt.plan.all_vips if rt.vipset.holds(s)),
+                faults=faults,
+                trackers=rt.tracking.breakdown() if rt.tracking is not None else ()))
+        return out
+
+    def dump_data(self, fp: TextIO) -> None:
+        scripts = self.tracking.script_status() if self.tracking is not None else ()
+        engine_dumps.write_data(fp, self._views(), self.config, scripts=scripts)
+
+    def dump_stats(self, fp: TextIO, clear: bool) -> None:
+        views = self._views()
+        engine_dumps.write_stats(fp, views)
+        if clear:
+            for rt in self._runtimes.values():
+                if rt.linked:
+                    self._counter_base[rt.name] = dict(self.bridge.counters(rt.index))
+
+    def dump_json(self, fp: TextIO) -> None:
+        engine_dumps.write_json(fp, self._views())
+
+    # ============================================================ queries
+
+    def instance(self, name: str) -> Optional[InstanceRuntime]:
+        return self._by_name.get(name)
+
+    @property
+    def instances(self) -> list:
+        return [rt for rt in self._runtimes.values() if not rt.deleting]
+
+
+__all__ = ["Engine", "FASTPATH_ENV"]

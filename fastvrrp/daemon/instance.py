@@ -1,0 +1,197 @@
+"""One running vrrp_instance: its slot, sockets, VIPs on the host, GARP rounds.
+
+    rt = InstanceRuntime(plan, index, netlink=nl, announcer=ann, interfaces=table)
+    rt.queue.submit(rt.add_vips)              # AddVips: netlink, in the background
+    rt.queue.submit(partial(rt.garp, 5))      # SendGarp(5): after the add above
+    rt.queue.submit(partial(rt.remove_vips, False))
+    await rt.queue.drain()
+
+Host work never blocks the loop and never runs out of order for one
+instance: `HostQueue` runs its jobs one after the other in a task of its
+own, so a RemoveVips issued after an AddVips waits for the add to finish
+(RFC 5798 §6.4.3 leaves no window where a stale add re-creates a VIP that a
+later transition removed).  Different instances do not wait for each other.
+A job that raises is logged and the queue moves on.
+
+The VIPs and eVIPs of an instance are one `VipSet` (keepalived adds VIPs,
+then eVIPs, and removes them together, reference §3.13-§3.14); what this run
+added is what a clean stop removes (VipSet.remove_all).  GARP / unsolicited
+NA rounds go out of each VIP's interface with that interface's MAC (RFC 5798
+§6.4.2), back to back unless `vrrp_garp_interval` / `vrrp_gna_interval` ask
+for a gap between rounds; a round queued behind a RemoveVips is skipped (the
+VIPs it would announce are gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections import deque
+from typing import Awaitable, Callable, Optional
+
+from fastvrrp.host.netlink import FAILED
+from fastvrrp.host.vips import VipSet
+from fastvrrp.vrrp import State
+
+from .convert import InstancePlan
+
+log = logging.getLogger("fastvrrp.daemon.instance")
+
+Job = Callable[[], Awaitable]
+
+
+class HostQueue:
+    """Runs one instance's host jobs in submission order (see the module docstring)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: deque = deque()
+        self._task: Optional[asyncio.Task] = None
+        self._busy = False
+        self.done = 0
+        self.failed = 0
+
+    @property
+    def pending(self) -> int:
+        """Jobs queued or running."""
+        return len(self._jobs) + (1 if self._busy else 0)
+
+    def submit(self, job: Job) -> None:
+        if not callable(job):
+            raise TypeError("a host job must be a coroutine function, not %r" % (job,))
+        self._jobs.append(job)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._jobs:
+            job = self._jobs.popleft()
+            self._busy = True
+            try:
+                await job()
+                self.done += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:   # a host job must never take the daemon down
+                self.failed += 1
+                log.exception("(%s) host operation failed", self.name)
+            finally:
+                self._busy = False
+
+    async def drain(self) -> None:
+        """Wait until every job submitted so far (and meanwhile) has run."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait((self._task,))
+
+    def cancel(self) -> None:
+        """Drop what is queued and cancel what runs (the last resort at exit)."""
+        self._jobs.clear()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+class InstanceRuntime:
+    """What the engine keeps per running instance (see the module docstring)."""
+
+    def __init__(self, plan: InstancePlan, index: int, *, netlink, announcer,
+                 interfaces: Callable[[str], Optional[object]], release_vips: bool = False,
+                 garp_interval_s: float = 0.0) -> None:
+        self.plan = plan
+        self.index = index
+        self.name = plan.name
+        self.netlink = netlink
+        self.announcer = announcer
+        self._interfaces = interfaces           # ifname -> LinkInfo or None
+        self.release_vips = bool(release_vips)  # keepalived -X
+        self.garp_interval_s = max(0.0, float(garp_interval_s))
+        self.vipset = VipSet(netlink, plan.all_vips, name=plan.name)
+        self.queue = HostQueue(plan.name)
+        self.ifindex: Optional[int] = None
+        self.src: Optional[str] = None          # our source address (None: none found)
+        self.rx = self.tx = None                # VrrpSocket
+        self.rx_sid = self.tx_sid = -1          # fast-path socket ids
+        self.state = State.INIT
+        self.priority = plan.params.priority    # effective priority, from PriorityUpdated
+        self.last_transition = time.time()
+        self.linked = False                     # has a fast-path slot
+        self.started = False                    # Startup delivered
+        self.deleting = False                   # reload: removed from the config
+        self.stale_checked = False              # the start-up cleanup covered its VIPs
+        self.source_fault = False               # FAULT: no source address
+        self.socket_fault = False               # FAULT: a socket could not be opened
+        self.vips_wanted = False                # the machine's last word: AddVips / RemoveVips
+        self.tracking = None                    # fastvrrp.track.aggregate.InstanceTracking
+        self.group = None                       # fastvrrp.vrrp.sync.SyncGroup of a member
+        self.last_counters: Optional[dict] = None
+        self.garp_rounds = 0
+        self.vip_failures = 0
+
+    def __repr__(self) -> str:
+        return "<InstanceRuntime %s #%d %s>" % (self.name, self.index, self.state.name)
+
+    # ------------------------------------------------------------ VIPs
+
+    async def add_vips(self) -> None:
+        """RFC 5798 §6.4.1 / §6.4.2: add the VIPs, then the eVIPs (keepalived order)."""
+        if not self.vips_wanted:
+            return          # a later RemoveVips already took them back: nothing to add
+        outcomes = await self.vipset.add_all()
+        self.vip_failures += sum(1 for o in outcomes if o.status == FAILED)
+
+    async def remove_vips(self, force: bool = False) -> None:
+        """RFC 5798 §6.4.3: leaving Master (or stopping) removes what we added;
+        `force` (a start, keepalived -X) removes every configured VIP found."""
+        if force and self.stale_checked:
+            force = False   # the start-up cleanup already removed what an earlier run left
+        outcomes = await self.vipset.remove_all(force=force or self.release_vips)
+        self.vip_failures += sum(1 for o in outcomes if o.status == FAILED)
+
+    def holds_vips(self) -> bool:
+        return bool(self.vipset.added)
+
+    # ------------------------------------------------------------ GARP / NA
+
+    def _link(self, ifname: str):
+        return self._interfaces(ifname)
+
+    async def garp(self, repeat: int) -> None:
+        """`repeat` rounds of gratuitous ARP / unsolicited NA for every VIP and eVIP
+        (RFC 5798 §6.4.2; keepalived's garp_master_repeat rounds)."""
+        if not self.vips_wanted or repeat <= 0:
+            return
+        by_link: dict = {}
+        for spec in self.plan.all_vips:
+            link = self._link(spec.ifname)
+            if link is None or not link.mac:
+                continue
+            by_link.setdefault((link.index, link.mac), []).append(spec.address)
+        if not by_link:
+            return
+        for n in range(repeat):
+            if n and self.garp_interval_s:
+                await asyncio.sleep(self.garp_interval_s)
+                if not self.vips_wanted:
+                    return
+            for (ifindex, mac), addresses in by_link.items():
+                self.announcer.send_round(ifindex, mac, addresses)
+            self.garp_rounds += 1
+
+    async def source_garp(self) -> None:
+        """keepalived: a unicast instance leaving FAULT announces its own source
+        address, so the master's neighbour cache reaches it at once."""
+        if self.src is None or self.plan.ifname is None:
+            return
+        link = self._link(self.plan.ifname)
+        if link is None or not link.mac:
+            return
+        self.announcer.send_round(link.index, link.mac, [ipaddress.ip_address(self.src)])
+
+    # ------------------------------------------------------------ status
+
+    def describe_state(self) -> str:
+        return self.state.name
+
+
+__all__ = ["HostQueue", "InstanceRuntime"]
