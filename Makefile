@@ -46,3 +46,25 @@ clean:
 demo: system-deps build
 	@if [ "$$(id -u)" -eq 0 ]; then $(PY) -m fastvrrp.bench.demo $(DEMO_ARGS); \
 	else sudo $(PY) -m fastvrrp.bench.demo $(DEMO_ARGS); fi
+
+# Issue 6's end-to-end scenarios (fastvrrp bench steady|failover|startup), each run side by
+# side with keepalived (--compare keepalived); one JSON line per scenario is appended to
+# bench/results/e2e-<UTC time>.jsonl.  Needs root and takes several minutes; a scenario that
+# fails is reported and the others still run (exit status 1 at the end).
+E2E_SCENARIOS = \
+	"steady --instances 500 --advert-int 0.01 --duration 20" \
+	"steady --instances 1000 --advert-int 0.01 --duration 60" \
+	"steady --instances 5000 --advert-int 0.1 --duration 20" \
+	"failover --advert-int 0.01 --runs 3" \
+	"failover --instances 1000 --advert-int 0.1 --runs 3" \
+	"startup --instances 1000 --advert-int 0.01 --runs 3"
+.PHONY: bench-e2e
+bench-e2e: system-deps build
+	@mkdir -p bench/results
+	@sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	out=bench/results/e2e-$$(date -u +%Y%m%dT%H%M%SZ).jsonl; status=0; \
+	for s in $(E2E_SCENARIOS); do \
+	    echo "== fastvrrp bench $$s --compare keepalived --json" >&2; \
+	    $$sudo $(VENV)/bin/fastvrrp bench $$s --compare keepalived --json >> $$out || status=1; \
+	done; \
+	echo "results: $$out" >&2; exit $$status

@@ -11,4 +11,4 @@ Each scenario is a module in this package exposing::
 printed by fastvrrp.bench.report as a table or, with --json, as one object.
 """
 
-SCENARIOS = ("codec", "wheel", "config")
+SCENARIOS = ("codec", "wheel", "config", "steady", "failover", "startup")
