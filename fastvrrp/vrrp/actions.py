@@ -8,7 +8,6 @@ armed replaces it (there is at most one timer of each kind).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Union
 
@@ -145,5 +144,3 @@ SYNC_REQUESTS = (MasterWanted, FaultRecovered)
 Action = Union[SendAdvert, ArmTimer, CancelTimer, AddVips, RemoveVips, SendGarp, SendSourceGarp,
                Notify, StateChanged, PriorityUpdated, Log, Count, MasterWanted, FaultRecovered,
                GroupNotify]
-
-INFO = logging.INFO

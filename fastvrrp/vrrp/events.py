@@ -23,6 +23,12 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _check_startup_delay(startup_delay_ns) -> None:
+    if not _is_int(startup_delay_ns) or startup_delay_ns < 0:
+        raise ValueError("startup_delay_ns must be a non-negative integer, not %r"
+                         % (startup_delay_ns,))
+
+
 def _check_reason(kind: str, reason) -> None:
     if not isinstance(reason, str) or not reason:
         raise ValueError("%s reason must be a non-empty string, not %r" % (kind, reason))
@@ -41,9 +47,7 @@ class Startup:
     startup_delay_ns: int = 0
 
     def __post_init__(self) -> None:
-        if not _is_int(self.startup_delay_ns) or self.startup_delay_ns < 0:
-            raise ValueError("startup_delay_ns must be a non-negative integer, not %r"
-                             % (self.startup_delay_ns,))
+        _check_startup_delay(self.startup_delay_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +209,7 @@ class SyncStartup:
         if not isinstance(self.group_state, State) or self.group_state not in _GROUP_START_STATES:
             raise ValueError("a sync group starts in INIT, BACKUP, MASTER or FAULT, not %r"
                              % (self.group_state,))
-        if not _is_int(self.startup_delay_ns) or self.startup_delay_ns < 0:
-            raise ValueError("startup_delay_ns must be a non-negative integer, not %r"
-                             % (self.startup_delay_ns,))
+        _check_startup_delay(self.startup_delay_ns)
 
 
 @dataclass(frozen=True, slots=True)

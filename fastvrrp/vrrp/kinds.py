@@ -46,6 +46,11 @@ class NotifyState(enum.Enum):
     MASTER_RX_LOWER_PRI = "MASTER_RX_LOWER_PRI"
 
 
+# The notification for entering a state (keepalived's notify words).
+NOTIFY_FOR_STATE = {State.MASTER: NotifyState.MASTER, State.BACKUP: NotifyState.BACKUP,
+                    State.FAULT: NotifyState.FAULT, State.STOP: NotifyState.STOP}
+
+
 class Counter(enum.Enum):
     """Per-instance counters, named as in keepalived's stats (`vrrp.h` stats_t).
 

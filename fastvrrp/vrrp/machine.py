@@ -70,8 +70,6 @@ from .timers import NS_PER_US, US_PER_CS, master_down_interval_us, skew_time_us
 
 INFO = logging.INFO
 _GARP_TIMERS = (TimerKind.GARP_DELAYED, TimerKind.GARP_REFRESH, TimerKind.GARP_LOWER_PRIO)
-_NOTIFY_FOR = {State.MASTER: NotifyState.MASTER, State.BACKUP: NotifyState.BACKUP,
-               State.FAULT: NotifyState.FAULT, State.STOP: NotifyState.STOP}
 
 
 class _DownBasis(enum.Enum):
@@ -102,8 +100,7 @@ class VrrpMachine:
         self._effective = params.priority
         self._adver_int_us = params.advert_int_us
         self._mai_us = self._adver_int_us  # RFC 5798 §6.4.1 Master_Adver_Interval
-        self._down_basis = _DownBasis.INTERVAL
-        self._ms_down_us = self._master_down_us()
+        self._reset_down_basis()
         self._timers: dict[TimerKind, int] = {}
         self._vips_set = False
         self._master_addr = None
@@ -266,10 +263,23 @@ class VrrpMachine:
     def _notify(self, out: list, state: NotifyState) -> None:
         out.append(Notify(state, self._effective))
 
+    def _arm_adver(self, out: list, base: int) -> None:
+        """RFC 5798 §6.4.3: Adver_Timer = Advertisement_Interval from `base`."""
+        self._arm(out, TimerKind.ADVER, base + self._adver_int_us * NS_PER_US)
+
     def _arm_master_down(self, out: list, now: int, basis: _DownBasis, duration_us: int) -> None:
         self._down_basis = basis
         self._ms_down_us = duration_us
         self._arm(out, TimerKind.MASTER_DOWN, self._backup_base(now) + duration_us * NS_PER_US)
+
+    def _arm_master_down_interval(self, out: list, now: int) -> None:
+        """RFC 5798 §6.4.2: Master_Down_Timer = Master_Down_Interval."""
+        self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+
+    def _reset_down_basis(self) -> None:
+        """No Master_Down_Timer pending: the next one is armed from Master_Down_Interval."""
+        self._down_basis = _DownBasis.INTERVAL
+        self._ms_down_us = self._master_down_us()
 
     def _learn_master_adver_int(self, out: list, adver_int_cs: int) -> None:
         """RFC 5798 §6.4.2/§6.4.3: Master_Adver_Interval = the advert's Max Adver Int (v3 only)."""
@@ -285,7 +295,7 @@ class VrrpMachine:
         """keepalived: a master re-arms its Adver_Timer after each advert it
         processes, unless lower_prio_no_advert (vrrp_scheduler.c)."""
         if not self.params.lower_prio_no_advert:
-            self._arm(out, TimerKind.ADVER, now + self._adver_int_us * NS_PER_US)
+            self._arm_adver(out, now)
 
     def _remove_vips(self, out: list) -> None:
         """keepalived vrrp_restore_interface, without the priority-0 advert."""
@@ -307,7 +317,7 @@ class VrrpMachine:
         if self._in_delay(now):
             # keepalived ≥ 2.4: MASTER during a delayed start, silent until it ends.
             out.append(StateChanged(old, State.MASTER))
-            self._arm(out, TimerKind.ADVER, self._delay_until + self._adver_int_us * NS_PER_US)
+            self._arm_adver(out, self._delay_until)
             return
         self._enter_master(now, out, old)
 
@@ -330,7 +340,7 @@ class VrrpMachine:
         self._vips_set = True
         if p.garp_master_repeat:
             out.append(SendGarp(p.garp_master_repeat))  # RFC 5798 §6.4.2 gratuitous ARP / NA
-        self._arm(out, TimerKind.ADVER, now + self._adver_int_us * NS_PER_US)
+        self._arm_adver(out, now)
         if p.garp_master_delay_ns:
             self._arm(out, TimerKind.GARP_DELAYED, now + p.garp_master_delay_ns)
         if p.garp_master_refresh_ns:
@@ -346,23 +356,32 @@ class VrrpMachine:
         self._remove_vips(out)
         self._notify(out, NotifyState.BACKUP)
         self._cancel(out, TimerKind.ADVER)
-        self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+        self._arm_master_down_interval(out, now)
         out.append(Count(Counter.RELEASE_MASTER))
 
-    def _leave_master_for_fault(self, out: list) -> None:
-        """keepalived down_instance from MASTER: two priority-0 adverts (one from
-        vrrp_state_leave_master, one from vrrp_restore_interface), VIPs removed."""
-        self._log(out, "Entering FAULT STATE")
-        self._set_state(out, State.FAULT)
-        out.append(SendAdvert(PRIORITY_STOP))
+    def _send_priority_zero(self, out: list) -> None:
+        """RFC 5798 §6.4.3: send an ADVERTISEMENT with Priority 0 (keepalived
+        vrrp_restore_interface: counted in pri_zero_sent and logged under -D)."""
         out.append(SendAdvert(PRIORITY_STOP))
         out.append(Count(Counter.PRI_ZERO_SENT))
         self._detail(out, "sent 0 priority")
+
+    def _leave_master_for_fault(self, out: list, by_group: bool = False) -> None:
+        """keepalived down_instance from MASTER: two priority-0 adverts (one from
+        vrrp_state_leave_master, one from vrrp_restore_interface), VIPs removed.
+        `by_group` (vrrp_sync_fault): only vrrp_state_leave_master's advert,
+        counted (2.2.7 does not count it in pri_zero_sent; fastvrrp does)."""
+        self._log(out, "Entering FAULT STATE")
+        self._set_state(out, State.FAULT)
+        out.append(SendAdvert(PRIORITY_STOP))
+        if by_group:
+            out.append(Count(Counter.PRI_ZERO_SENT))
+        else:
+            self._send_priority_zero(out)
         self._remove_vips(out)
         self._notify(out, NotifyState.FAULT)
         self._cancel(out, TimerKind.ADVER)
-        self._down_basis = _DownBasis.INTERVAL
-        self._ms_down_us = self._master_down_us()
+        self._reset_down_basis()
         out.append(Count(Counter.RELEASE_MASTER))
 
     def _enter_fault(self, out: list) -> None:
@@ -374,8 +393,24 @@ class VrrpMachine:
         self._notify(out, NotifyState.FAULT)
         self._cancel(out, TimerKind.MASTER_DOWN)
         self._mai_us = self._adver_int_us
-        self._down_basis = _DownBasis.INTERVAL
-        self._ms_down_us = self._master_down_us()
+        self._reset_down_basis()
+
+    def _leave_fault_for_backup(self, now: int, out: list, source_garp: bool) -> None:
+        """keepalived vrrp_state_leave_fault towards BACKUP; `source_garp`:
+        try_up_instance's gratuitous ARP / NA for a unicast instance's source."""
+        self._mai_us = self._adver_int_us  # RFC 5798 §6.4.1: Master_Adver_Interval = local
+        self._wantstate = State.BACKUP
+        self._log(out, "Entering BACKUP STATE")
+        self._set_state(out, State.BACKUP)
+        self._notify(out, NotifyState.BACKUP)
+        self._preempt_until = None
+        if source_garp:
+            self._send_source_garp(now, out)
+        self._arm_master_down_interval(out, now)
+
+    def _send_source_garp(self, now: int, out: list) -> None:
+        if self.params.unicast and not self._in_delay(now):
+            out.append(SendSourceGarp())
 
     def _leave_fault(self, now: int, out: list, master_ok: bool = True) -> None:
         """keepalived try_up_instance: all faults cleared.  `master_ok` False: a
@@ -386,19 +421,10 @@ class VrrpMachine:
         if owner_master and master_ok:
             # An owner that has never yielded comes up as master at once.
             self._goto_master(now, out)
-            self._down_basis = _DownBasis.INTERVAL
-            self._ms_down_us = self._master_down_us()
-            if self.params.unicast and not self._in_delay(now):
-                out.append(SendSourceGarp())
+            self._reset_down_basis()
+            self._send_source_garp(now, out)
             return
-        self._wantstate = State.BACKUP
-        self._log(out, "Entering BACKUP STATE")
-        self._set_state(out, State.BACKUP)
-        self._notify(out, NotifyState.BACKUP)
-        self._preempt_until = None
-        if self.params.unicast and not self._in_delay(now):
-            out.append(SendSourceGarp())
-        self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+        self._leave_fault_for_backup(now, out, source_garp=True)
         if owner_master:
             self._wantstate = State.MASTER
 
@@ -444,8 +470,7 @@ class VrrpMachine:
                 # notified; the wantstate is kept.
                 self._log(out, "Entering FAULT STATE (init)")
                 self._set_state(out, State.FAULT)
-            self._down_basis = _DownBasis.INTERVAL
-            self._ms_down_us = self._master_down_us()
+            self._reset_down_basis()
             return
         if owner_start:
             # keepalived: "the simplest way to become master is to time out from
@@ -456,16 +481,14 @@ class VrrpMachine:
         self._log(out, "Entering BACKUP STATE (init)")
         self._set_state(out, State.BACKUP)
         self._notify(out, NotifyState.BACKUP)
-        self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+        self._arm_master_down_interval(out, now)
 
     def _on_shutdown(self, now: int, event: Shutdown, out: list) -> None:
         """RFC 5798 §6.4.3 Shutdown: a master sends priority 0, then drops its VIPs."""
         if self._state == State.STOP:
             return
         if self._state == State.MASTER:
-            out.append(SendAdvert(PRIORITY_STOP))
-            out.append(Count(Counter.PRI_ZERO_SENT))
-            self._detail(out, "sent 0 priority")
+            self._send_priority_zero(out)
         self._remove_vips(out)
         for kind in TimerKind:
             self._cancel(out, kind)
@@ -545,7 +568,7 @@ class VrrpMachine:
                 self._detail(out, "start preempt delay (%d.%06d)" % (delay_us // 1_000_000, delay_us % 1_000_000))
                 self._preempt_until = now + p.preempt_delay_ns
         self._wantstate = State.BACKUP
-        self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+        self._arm_master_down_interval(out, now)
 
     def _master_rx(self, now: int, event: AdvertReceived, out: list) -> None:
         """RFC 5798 §6.4.3 / RFC 3768 §6.4.3 Master: an ADVERTISEMENT is received."""
@@ -624,13 +647,13 @@ class VrrpMachine:
             self._goto_master(now, out)
         elif kind is TimerKind.ADVER:
             if self._in_delay(now):
-                self._arm(out, TimerKind.ADVER, self._delay_until + self._adver_int_us * NS_PER_US)
+                self._arm_adver(out, self._delay_until)
             elif not self._vips_set:
                 self._enter_master(now, out, None)  # a master held silent by a delayed start
             else:
                 # RFC 5798 §6.4.3 Adver_Timer fires: send an ADVERTISEMENT, reset the timer.
                 out.append(SendAdvert(self._effective))
-                self._arm(out, TimerKind.ADVER, now + self._adver_int_us * NS_PER_US)
+                self._arm_adver(out, now)
         elif kind is TimerKind.GARP_DELAYED:
             out.append(SendGarp(p.garp_master_repeat))
         elif kind is TimerKind.GARP_LOWER_PRIO:
@@ -712,7 +735,7 @@ class VrrpMachine:
         """keepalived vrrp_sync_can_goto_master refused: wait a full
         Master_Down_Interval again (RFC 5798 §6.4.2), still wanting MASTER."""
         if self._state == State.BACKUP:
-            self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+            self._arm_master_down_interval(out, now)
 
     def _on_sync_force_backup(self, now: int, event: SyncForceBackup, out: list) -> None:
         """keepalived vrrp_sync_backup for one member."""
@@ -721,41 +744,20 @@ class VrrpMachine:
             self._wantstate = State.BACKUP
             self._leave_master_for_backup(now, out)
         elif self._state == State.FAULT and not self._faults:
-            # vrrp_state_leave_fault towards BACKUP.
-            self._wantstate = State.BACKUP
-            self._log(out, "Entering BACKUP STATE")
-            self._set_state(out, State.BACKUP)
-            self._notify(out, NotifyState.BACKUP)
-            self._preempt_until = None
-            self._mai_us = self._adver_int_us  # RFC 5798 §6.4.1: Master_Adver_Interval = local
-            self._arm_master_down(out, now, _DownBasis.INTERVAL, self._master_down_us())
+            self._leave_fault_for_backup(now, out, source_garp=False)
 
     def _on_sync_force_fault(self, now: int, event: SyncForceFault, out: list) -> None:
         """keepalived vrrp_sync_fault for one member."""
         if self._state == State.MASTER:
-            # vrrp_state_leave_master towards FAULT: one priority-0 advert
-            # (2.2.7 does not count it in pri_zero_sent; fastvrrp does).
+            # vrrp_state_leave_master towards FAULT: one priority-0 advert.
             self._wantstate = State.FAULT
-            self._log(out, "Entering FAULT STATE")
-            self._set_state(out, State.FAULT)
-            out.append(SendAdvert(PRIORITY_STOP))
-            out.append(Count(Counter.PRI_ZERO_SENT))
-            self._remove_vips(out)
-            self._notify(out, NotifyState.FAULT)
-            self._cancel(out, TimerKind.ADVER)
-            self._down_basis = _DownBasis.INTERVAL
-            self._ms_down_us = self._master_down_us()
-            out.append(Count(Counter.RELEASE_MASTER))
+            self._leave_master_for_fault(out, by_group=True)
         elif self._state == State.BACKUP:
             # The state is set first, then vrrp_state_leave_fault: no
             # "Entering FAULT STATE" line (keepalived logs none), a notify.
             self._wantstate = State.FAULT
             self._set_state(out, State.FAULT)
-            self._notify(out, NotifyState.FAULT)
-            self._cancel(out, TimerKind.MASTER_DOWN)
-            self._mai_us = self._adver_int_us
-            self._down_basis = _DownBasis.INTERVAL
-            self._ms_down_us = self._master_down_us()
+            self._enter_fault(out)
 
     def _on_sync_leave_fault(self, now: int, event: SyncLeaveFault, out: list) -> None:
         """keepalived try_up_instance once no member of the group is faulty."""

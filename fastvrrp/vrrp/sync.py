@@ -63,13 +63,11 @@ from typing import Callable, NamedTuple, Optional, Sequence
 from .actions import FaultRecovered, GroupNotify, Log, MasterWanted, SYNC_REQUESTS, StateChanged
 from .events import (SYNC_EVENTS, Shutdown, Startup, SyncForceBackup, SyncForceFault, SyncGoMaster,
                      SyncHoldBackup, SyncLeaveFault, SyncStartup)
-from .kinds import NotifyState, State
+from .kinds import NOTIFY_FOR_STATE, State
 from .machine import VrrpMachine
 from .params import InstanceParams
 
 INFO = logging.INFO
-_GROUP_NOTIFY = {State.MASTER: NotifyState.MASTER, State.BACKUP: NotifyState.BACKUP,
-                 State.FAULT: NotifyState.FAULT, State.STOP: NotifyState.STOP}
 
 
 class Routed(NamedTuple):
@@ -302,35 +300,26 @@ class SyncGroup:
 
     def _sync_master(self, now: int, member: str, out: list) -> None:
         """keepalived vrrp_sync_master."""
-        if self._state == State.MASTER:
-            return
-        self._glog(out, self._log_prefix + "Syncing instances to MASTER state")
-        for name in self._order:
-            if name != member and self._machines[name].state != State.MASTER:
-                self._send(now, name, SyncGoMaster(), out)
-        self._state = State.MASTER
-        self._group_notify(out)
+        self._sync(now, member, State.MASTER, SyncGoMaster, out)
 
     def _sync_backup(self, now: int, member: str, out: list) -> None:
         """keepalived vrrp_sync_backup."""
-        if self._state == State.BACKUP:
-            return
-        self._glog(out, self._log_prefix + "Syncing instances to BACKUP state")
-        for name in self._order:
-            if name != member and self._machines[name].state != State.BACKUP:
-                self._send(now, name, SyncForceBackup(), out)
-        self._state = State.BACKUP
-        self._group_notify(out)
+        self._sync(now, member, State.BACKUP, SyncForceBackup, out)
 
     def _sync_fault(self, now: int, member: str, out: list) -> None:
         """keepalived vrrp_sync_fault."""
-        if self._state == State.FAULT:
+        self._sync(now, member, State.FAULT, SyncForceFault, out)
+
+    def _sync(self, now: int, member: str, state: State, event: type, out: list) -> None:
+        """`member` went to `state`: send `event` to every other member not in
+        it yet, then the group is in `state` and notifies it."""
+        if self._state == state:
             return
-        self._glog(out, self._log_prefix + "Syncing instances to FAULT state")
+        self._glog(out, self._log_prefix + "Syncing instances to %s state" % state.name)
         for name in self._order:
-            if name != member and self._machines[name].state != State.FAULT:
-                self._send(now, name, SyncForceFault(), out)
-        self._state = State.FAULT
+            if name != member and self._machines[name].state != state:
+                self._send(now, name, event(), out)
+        self._state = state
         self._group_notify(out)
 
     def _send(self, now: int, member: str, event, out: list) -> None:
@@ -344,7 +333,7 @@ class SyncGroup:
         out.append(Routed(None, Log(INFO, text)))
 
     def _group_notify(self, out: list) -> None:
-        out.append(Routed(None, GroupNotify(self.name, _GROUP_NOTIFY[self._state])))
+        out.append(Routed(None, GroupNotify(self.name, NOTIFY_FOR_STATE[self._state])))
 
 
 __all__ = ["Routed", "SyncGroup", "SyncGroupError", "start_downgrades"]
