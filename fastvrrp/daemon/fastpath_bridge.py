@@ -1,4 +1,4 @@
-"""The VRRP machines' link to the fast path's slots, and the loop driver.
+"""The VRRP machines' link to the fast path's slots.
 
 The fast path (fastvrrp._fastpath.FastPath, or its pure-Python twin
 fastvrrp.reference.fastpath.SlowPath) settles the steady state in C and
@@ -13,7 +13,7 @@ machine's new state back into the slot.  The engine gets the rest.
     sid_tx = fp.add_socket(tx.fileno(), 4, ifindex=ifindex, receive=False)
     bridge.add_instance(0, VrrpMachine(params), rx_socket=sid_rx, tx_socket=sid_tx,
                         src="192.168.16.128", auth_type=1, auth_pass=b"1111")
-    driver = FastPathDriver(fp, loop, bridge=bridge)
+    driver = FastPathDriver(fp, loop, bridge=bridge)     # fastpath_driver.py
     driver.add_socket(sid_rx, rx.fileno())
     driver.start()
     bridge.deliver(0, Startup())                        # engine events: Startup, Shutdown,
@@ -61,6 +61,8 @@ from fastvrrp.vrrp import (AdvertReceived, AdvertRejected, ArmTimer, CancelTimer
                            PriorityChanged, SendAdvert, SourceAddressChanged, State,
                            StateChanged, TimerFired, TimerKind, VrrpMachine)
 from fastvrrp.vrrp.kinds import Counter
+
+from .fastpath_driver import FastPathDriver  # re-exported: importers take it from here
 
 log = logging.getLogger("fastvrrp.fastpath")
 
@@ -261,8 +263,12 @@ class FastPathBridge:
         self._handle(link, now, TimerFired(kind, deadline))
 
     def _handle(self, link: _Link, now: int, event) -> None:
-        actions = link.machine.handle(now, event)
-        engine = self._execute(link, now, event, actions)
+        self._apply(link, now, event, link.machine.handle(now, event))
+
+    def _apply(self, link: _Link, now: int, event, actions, skip=()) -> None:
+        """Carry out the machine's `actions` for `event` (those in `skip` the
+        fast path did already), update the slot, hand the engine the rest."""
+        engine = self._execute(link, now, event, actions, skip)
         self._track_basis(link, now, event, actions)
         self._push(link)
         if engine and self._on_actions is not None:
@@ -368,11 +374,7 @@ class FastPathBridge:
         self._inconsistent(link, "replaying %r at %d gave %r, the fast path assumed %r"
                            % (event, at, actions, expected))
         # The machine is the authority: do what it says (what C already did is skipped).
-        engine = self._execute(link, at, event, actions, skip=done)
-        self._track_basis(link, at, event, actions)
-        self._push(link)
-        if engine and self._on_actions is not None:
-            self._on_actions(link.index, at, engine)
+        self._apply(link, at, event, actions, skip=done)
 
     def _inconsistent(self, link: _Link, text: str) -> None:
         self.inconsistencies += 1
@@ -400,139 +402,4 @@ class FastPathBridge:
         return out
 
 
-class FastPathDriver:
-    """Runs a fast path on an asyncio/uvloop loop: one loop timer (call_at) for
-    the wheel's next deadline, readiness callbacks while receiving is light,
-    draining on a periodic tick while it is heavy (DESIGN.md "Timers").
-
-    Mode: every `window_ns` it compares the readiness wake-ups and packets of
-    the window with `busy_wakeups_per_s` (switch to draining on the tick, every
-    `poll_ns`, default one wheel tick, with the readers removed) and
-    `idle_packets_per_s` (back to readiness callbacks).
-
-    A loop timer that fires up to one tick early (libuv's millisecond
-    timers) is treated as on time: the tick runs at the deadline it was armed
-    for, never at a time before it.
-    """
-
-    def __init__(self, fastpath, loop, *, bridge: Optional[FastPathBridge] = None,
-                 poll_ns: Optional[int] = None, window_ns: int = 100_000_000,
-                 busy_wakeups_per_s: int = 2000, idle_packets_per_s: int = 1000):
-        self.fp = fastpath
-        self.loop = loop
-        self.poll_ns = int(poll_ns if poll_ns is not None else fastpath.tick_ns)
-        if self.poll_ns <= 0 or window_ns <= 0:
-            raise ValueError("poll_ns and window_ns must be positive")
-        self.window_ns = int(window_ns)
-        self.busy_wakeups_per_s = busy_wakeups_per_s
-        self.idle_packets_per_s = idle_packets_per_s
-        self.polling = False
-        self.running = False
-        self.mode_switches = 0
-        self._readers: dict[int, int] = {}       # socket id -> fd
-        self._handle = None
-        self._target: Optional[int] = None
-        self._mode_handle = None
-        self._last = (0, 0)
-        if bridge is not None:
-            bridge.timers_changed = self.poke
-
-    def add_socket(self, sid: int, fd: int) -> None:
-        """A receive socket to watch (its readiness, while not polling)."""
-        if sid in self._readers:
-            raise ValueError("socket %r is already watched" % (sid,))
-        self._readers[sid] = fd
-        if self.running and not self.polling:
-            self.loop.add_reader(fd, self.fp.on_readable, sid)
-
-    def remove_socket(self, sid: int) -> None:
-        fd = self._readers.pop(sid)
-        if self.running and not self.polling:
-            self.loop.remove_reader(fd)
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self.running = True
-        self._add_readers()
-        st = self.fp.stats(drops=False)
-        self._last = (st["rx_wakeups"], st["rx_packets"])
-        self._mode_handle = self.loop.call_later(self.window_ns / 1e9, self._check_mode)
-        self._arm()
-
-    def stop(self) -> None:
-        if not self.running:
-            return
-        self.running = False
-        if not self.polling:
-            self._remove_readers()
-        self.polling = False
-        for handle in (self._handle, self._mode_handle):
-            if handle is not None:
-                handle.cancel()
-        self._handle = self._mode_handle = None
-        self._target = None
-
-    def poke(self) -> None:
-        """A timer may have been armed earlier than the loop timer: re-arm it."""
-        if not self.running:
-            return
-        deadline = self.fp.next_deadline()
-        if deadline is not None and (self._target is None or deadline < self._target):
-            self._arm()
-
-    def _add_readers(self) -> None:
-        for sid, fd in self._readers.items():
-            self.loop.add_reader(fd, self.fp.on_readable, sid)
-
-    def _remove_readers(self) -> None:
-        for fd in self._readers.values():
-            self.loop.remove_reader(fd)
-
-    def _arm(self, now: Optional[int] = None) -> None:
-        if not self.running:
-            return
-        deadline = self.fp.next_deadline()
-        if self.polling:
-            poll = (now if now is not None else self.fp.clock()) + self.poll_ns
-            deadline = poll if deadline is None else min(deadline, poll)
-        if self._handle is not None:
-            if deadline == self._target:
-                return
-            self._handle.cancel()
-            self._handle = None
-        self._target = deadline
-        if deadline is not None:
-            delay = (deadline - self.fp.clock()) / 1e9
-            self._handle = self.loop.call_at(self.loop.time() + max(delay, 0.0), self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._handle = None
-        now = self.fp.clock()
-        if self._target is not None and now < self._target:
-            now = self._target             # an early loop timer is on time
-        try:
-            self.fp.tick(now)
-        finally:
-            self._arm(now)
-
-    def _check_mode(self) -> None:
-        if not self.running:
-            return
-        st = self.fp.stats(drops=False)
-        wakeups, packets = st["rx_wakeups"], st["rx_packets"]
-        per_s = 1e9 / self.window_ns
-        busy = (wakeups - self._last[0]) * per_s > self.busy_wakeups_per_s
-        idle = (packets - self._last[1]) * per_s < self.idle_packets_per_s
-        self._last = (wakeups, packets)
-        if not self.polling and busy:
-            self._remove_readers()
-            self.polling = True
-            self.mode_switches += 1
-            self._arm()
-        elif self.polling and idle:
-            self.polling = False
-            self._add_readers()
-            self.mode_switches += 1
-            self._arm()
-        self._mode_handle = self.loop.call_later(self.window_ns / 1e9, self._check_mode)
+__all__ = ["TIMER_CODE", "TIMER_KIND", "FastPathBridge", "FastPathDriver", "ReplayMismatch"]

@@ -303,10 +303,7 @@ class NotifyFifo:
         if handle is not None and not handle.done:
             handle.terminate(grace_s)
             await handle.wait()
-        self._unlink_created()
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        self._release()
 
     def close_now(self) -> None:
         """Synchronous teardown (no drain, script killed at once): for error paths."""
@@ -314,6 +311,10 @@ class NotifyFifo:
         handle = self.script_handle
         if handle is not None and not handle.done:
             handle.terminate(0.001)
+        self._release()
+
+    def _release(self) -> None:
+        """Unlink the FIFO (if we created it) and close our end."""
         self._unlink_created()
         if self.fd >= 0:
             os.close(self.fd)

@@ -54,7 +54,8 @@ logging.addLevelName(EXTRA_DETAIL, "EXTRA_DETAIL")
 
 PARENT_IDENT = "Keepalived"         # keepalived's PACKAGE_NAME (parent process)
 VRRP_IDENT = "Keepalived_vrrp"      # keepalived's PROG_VRRP (VRRP process)
-PARENT_LOGGERS = ("fastvrrp.daemon.process",)
+PARENT_LOGGER = "fastvrrp.daemon.process"    # what keepalived's parent logs goes here
+PARENT_LOGGERS = (PARENT_LOGGER,)
 SYSLOG_PATH = "/dev/log"
 SYSLOG_ENV = "FASTVRRP_TEST_SYSLOG"
 

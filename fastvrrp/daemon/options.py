@@ -100,6 +100,18 @@ LONG = {
     "version": (NO_ARG, "v"), "help": (NO_ARG, "h"),
 }
 
+# Options that only switch something on: the key -> the Options field set True.
+SWITCH_FIELDS = {
+    "n": "dont_fork", "l": "log_console", "G": "no_syslog", "flush-log-file": "flush_log_file",
+    "d": "dump_conf", "V": "dont_release_vrrp", "X": "release_vips", "a": "address_monitoring",
+    "m": "core_dump", "e": "all_config", "ignore-sigint": "ignore_sigint",
+}
+# Options whose value is kept as given: the key -> the Options field.
+VALUE_FIELDS = {
+    "f": "config_file", "p": "pid_file", "r": "vrrp_pid_file", "c": "checkers_pid_file",
+    "b": "bfd_pid_file", "s": "namespace", "i": "config_id",
+}
+
 # Accepted for compatibility, no effect in fastvrrp: the key -> why.
 IGNORED = {
     "c": "there is no checker process",
@@ -369,12 +381,10 @@ def parse(argv: Sequence[str], prog: str = "fastvrrp", environ=None) -> Options:
         if key in IGNORED:
             if shown not in ignored:
                 ignored.append(shown)
-        if key == "f":
-            fields["config_file"] = value
-        elif key == "n":
-            fields["dont_fork"] = True
-        elif key == "l":
-            fields["log_console"] = True
+        if key in SWITCH_FIELDS:
+            fields[SWITCH_FIELDS[key]] = True
+        elif key in VALUE_FIELDS:
+            fields[VALUE_FIELDS[key]] = value
         elif key == "D":
             fields["log_detail"] = min(fields.get("log_detail", 0) + 1, 2)
         elif key == "S":
@@ -382,44 +392,16 @@ def parse(argv: Sequence[str], prog: str = "fastvrrp", environ=None) -> Options:
                 fields["log_facility"] = parse_facility(value)
             except ValueError:
                 warnings.append("Invalid log facility '%s'" % value)
-        elif key == "G":
-            fields["no_syslog"] = True
         elif key == "g":
             fields["log_file"] = value or os.path.join(tmp_dir(environ), "keepalived.log")
-        elif key == "flush-log-file":
-            fields["flush_log_file"] = True
         elif key == "u":
             try:
                 fields["umask"] = parse_umask(value)
             except ValueError:
                 warnings.append("Invalid --umask option %s" % value)
-        elif key == "p":
-            fields["pid_file"] = value
-        elif key == "r":
-            fields["vrrp_pid_file"] = value
-        elif key == "c":
-            fields["checkers_pid_file"] = value
-        elif key == "b":
-            fields["bfd_pid_file"] = value
-        elif key == "d":
-            fields["dump_conf"] = True
-        elif key == "V":
-            fields["dont_release_vrrp"] = True
-        elif key == "X":
-            fields["release_vips"] = True
-        elif key == "a":
-            fields["address_monitoring"] = True
-        elif key == "m":
-            fields["core_dump"] = True
         elif key == "M":
             fields["core_dump"] = True
             fields["core_dump_pattern"] = value or "core"
-        elif key == "s":
-            fields["namespace"] = value
-        elif key == "e":
-            fields["all_config"] = True
-        elif key == "i":
-            fields["config_id"] = value
         elif key == "t":
             fields["config_test"] = True
             fields["dont_fork"] = True
@@ -430,8 +412,6 @@ def parse(argv: Sequence[str], prog: str = "fastvrrp", environ=None) -> Options:
             fields["vrrp"] = False
         elif key == "all":
             fields["vrrp"] = True
-        elif key == "ignore-sigint":
-            fields["ignore_sigint"] = True
         # the other IGNORED keys need nothing more
     if bad:
         out = "Unexpected argument(s): %s \n" % " ".join(stray) if stray else ""

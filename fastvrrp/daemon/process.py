@@ -2,6 +2,11 @@
 
     exit_code = run(options)          # options: fastvrrp.daemon.options.Options
 
+This module is the shell (the order of the steps, the signals, the request
+queue); the steps are their own modules: configload.py (reading the config),
+netns.py (entering the namespace), pidfiles.py, daemonize.py, dumpfiles.py,
+exitcodes.py.  Their names stay importable from here.
+
 What happens, in keepalived 2.2.7's order (main.c main, §3.1 of the notes):
 
 1. umask (-u, else the config's `umask`, else keepalived's 0177); logging
@@ -49,7 +54,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ctypes
 import dataclasses
 import logging
 import os
@@ -57,31 +61,29 @@ import platform
 import resource
 import signal
 import sys
-import tempfile
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from .. import __version__
 from . import logsetup
+from .configload import (apply_namespace_option, config_exit_code, config_umask, load_config,
+                         log_diagnostics)
+from .daemonize import StartupReport, daemonize
+from .dumpfiles import DUMP_FILES, dump_path, write_dump
 from .engine_api import EngineStartError, NullEngine
-from .options import Options, c_strtol, ignore_reason, tmp_dir, with_absolute_paths
+from .exitcodes import (EXIT_CONFIG, EXIT_FATAL, EXIT_MISSING_PERMISSION, EXIT_NO_CONFIG,
+                        EXIT_OK)
+from .netns import CLONE_NEWNET, NETNS_DIR, enter_netns
+from .options import Options, ignore_reason, with_absolute_paths
+from .pidfiles import (RUN_DIR, PidFiles, PidPaths, pid_paths, remove_pid, running_pid,
+                       write_pid)
 from .sdnotify import Notifier
 
-log = logging.getLogger(__name__)                  # keepalived's parent: ident Keepalived
+log = logging.getLogger(logsetup.PARENT_LOGGER)    # keepalived's parent: ident Keepalived
 # what keepalived's VRRP process logs (dumps, its stop line): ident Keepalived_vrrp
 vlog = logging.getLogger("fastvrrp.daemon.vrrp_process")
 
-EXIT_OK = 0
-EXIT_FATAL = 1
-EXIT_CONFIG = 1                     # DESIGN "Errors": a bad config exits 1 (keepalived: 2)
-EXIT_MISSING_PERMISSION = 4
-EXIT_NO_CONFIG = 6
-
 DEFAULT_UMASK = 0o177               # keepalived lib/utils.c umask_val
-RUN_DIR = "/run"                    # keepalived's RUNSTATEDIR on Debian
-NETNS_DIR = "/run/netns"
 TEST_ENGINE_ENV = "FASTVRRP_TEST_ENGINE"
-CLONE_NEWNET = 0x40000000
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SIG_STATS_CLEAR = int(signal.SIGRTMAX) - 1      # 63 on glibc
@@ -91,281 +93,6 @@ HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1,
 # keepalived signals_ignore(): a reload or dump request before the loop runs
 # must not kill the process (their default action is to terminate)
 EARLY_IGNORED = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIG_STATS_CLEAR, SIG_JSON)
-
-
-# ------------------------------------------------------------------ config
-
-def load_config(path: str, config_id: Optional[str], all_config: bool = False):
-    """Read and build the config -> (Config or None, Diagnostics).  Never
-    raises: a crash in the reader becomes an error diagnostic."""
-    from ..config import load
-    from ..config.ast import Diagnostics, Pos
-    try:
-        return load(path, config_id, all_config=all_config)
-    except Exception as exc:   # a bug in the reader must not take a running daemon down
-        diags = Diagnostics()
-        diags.error(Pos(path, 0, 0), "internal error reading the configuration: %s: %s"
-                    % (type(exc).__name__, exc), "internal-error")
-        return None, diags
-
-
-def config_exit_code(diags) -> Optional[int]:
-    """None when the config can run; else keepalived's exit code."""
-    errors = diags.errors
-    if not errors:
-        return None
-    if any(d.code in ("config-unreadable", "config-not-found") for d in errors):
-        return EXIT_NO_CONFIG
-    return EXIT_CONFIG
-
-
-def log_diagnostics(diags) -> None:
-    for d in sorted(diags.items, key=lambda d: (d.pos.file, d.pos.line, d.pos.col)):
-        (log.error if d.severity == "error" else log.warning)("%s", d)
-
-
-def apply_namespace_option(config, options: Options):
-    """-s NAME overrides the config's net_namespace (keepalived main.c)."""
-    if not options.namespace or config is None:
-        return config
-    if config.net_namespace and config.net_namespace != options.namespace:
-        log.info("Overriding config net_namespace '%s' with command line namespace '%s'",
-                 config.net_namespace, options.namespace)
-    return dataclasses.replace(config, net_namespace=options.namespace)
-
-
-def config_umask(config) -> Optional[int]:
-    value = config.global_defs.other.get("umask") if config is not None else None
-    if value is None:
-        return None
-    try:
-        mask = c_strtol(str(value))
-    except ValueError:
-        return None
-    return mask if 0 <= mask <= 0o777 else None
-
-
-# ------------------------------------------------------------------ pid files
-
-@dataclass(frozen=True)
-class PidPaths:
-    main: str                      # -p (keepalived.pid)
-    vrrp: str                      # -r (vrrp.pid)
-    directories: tuple = ()        # directories to create (and remove when empty)
-
-    def files(self) -> tuple:
-        return (self.main,) if self.vrrp == self.main else (self.main, self.vrrp)
-
-
-def pid_paths(options: Options, namespace: Optional[str], instance: Optional[str],
-              run_dir: str = RUN_DIR) -> PidPaths:
-    """keepalived's pid file names (main.c, pidfile.c): /run/keepalived.pid and
-    /run/vrrp.pid; with `instance` or a namespace, under /run/keepalived/
-    (keepalived bind-mounts /run/keepalived/NS there: the same files)."""
-    if namespace or instance:
-        top = os.path.join(run_dir, "keepalived")
-        base = os.path.join(top, namespace) if namespace else top
-        suffix = "_" + instance if instance else ""
-        dirs = (top, base) if namespace else (top,)
-        main = os.path.join(base, "keepalived%s.pid" % suffix)
-        vrrp = os.path.join(base, "vrrp%s.pid" % suffix)
-    else:
-        dirs = ()
-        main = os.path.join(run_dir, "keepalived.pid")
-        vrrp = os.path.join(run_dir, "vrrp.pid")
-    main = options.pid_file or main
-    vrrp = options.vrrp_pid_file or vrrp
-    needed = tuple(d for d in dirs if any(p.startswith(d + "/") for p in (main, vrrp)))
-    return PidPaths(main, vrrp, needed)
-
-
-def running_pid(path: str) -> Optional[int]:
-    """keepalived process_running: the live pid a pid file names, or None.
-    A file naming no live process, or unreadable, is removed (and logged)."""
-    try:
-        with open(path) as fh:
-            text = fh.read(64)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        log.info("Error reading pid file %s (%s)", path, exc.strerror)
-        return None
-    try:
-        pid = int(text.split()[0])
-        if pid <= 0:
-            raise ValueError(pid)
-    except (ValueError, IndexError):
-        log.info("Error reading pid file %s", path)
-        _unlink(path)
-        return None
-    if pid == os.getpid():
-        return None        # a file from an earlier boot naming us: stale
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        log.info("Remove a zombie pid file %s", path)
-        _unlink(path)
-        return None
-    except PermissionError:
-        pass               # it exists, it is not ours to signal
-    return pid
-
-
-def write_pid(path: str, pid: int) -> None:
-    """keepalived pidfile_write: '<pid>\\n', mode 0644, never through a symlink."""
-    old = os.umask(0o022)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o644)
-    finally:
-        os.umask(old)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("%d\n" % pid)
-
-
-def remove_pid(path: str, pid: int) -> None:
-    """Remove a pid file, unless it no longer holds our pid."""
-    try:
-        with open(path) as fh:
-            if fh.read(64).strip() != str(pid):
-                return
-    except OSError:
-        return
-    _unlink(path)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-# ------------------------------------------------------------------ dump files
-
-DUMP_FILES = {"data": "keepalived.data", "stats": "keepalived.stats",
-              "stats_clear": "keepalived.stats", "json": "keepalived.json"}
-
-
-def dump_path(kind: str, config, directory: Optional[str] = None) -> str:
-    """keepalived's dump file for a signal: $TMPDIR/keepalived.{data,stats,json};
-    with `data_use_instance` the data file is keepalived.<ns>_<instance>.data."""
-    directory = directory or tmp_dir()
-    name = DUMP_FILES[kind]
-    if kind == "data" and config is not None and config.global_defs.other.get(
-            "data_use_instance") and (config.instance_name or config.net_namespace):
-        stem, ext = os.path.splitext(name)
-        ns, inst = config.net_namespace or "", config.instance_name or ""
-        name = "%s.%s%s%s%s" % (stem, ns, "_" if ns and inst else "", inst, ext)
-    return os.path.join(directory, name)
-
-
-def write_dump(path: str, writer: Callable) -> None:
-    """keepalived fopen_safe("w"): write a 0600 temporary file, rename it."""
-    directory, base = os.path.split(path)
-    fd, tmp = tempfile.mkstemp(prefix=base, dir=directory or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
-            writer(fh)
-        os.rename(tmp, path)
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
-# ------------------------------------------------------------------ namespace
-
-def enter_netns(name: str) -> None:
-    """setns(2) into /run/netns/NAME (keepalived set_namespaces); OSError."""
-    if not name or "/" in name or name in (".", ".."):
-        raise OSError(22, "invalid network namespace name %r" % name)
-    fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if hasattr(os, "setns"):
-            os.setns(fd, CLONE_NEWNET)
-        else:
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                err = ctypes.get_errno()
-                raise OSError(err, os.strerror(err))
-    finally:
-        os.close(fd)
-
-
-# ------------------------------------------------------------------ daemonize
-
-class StartupReport:
-    """How the daemon tells the process that started it how the start went."""
-
-    def __init__(self, fd: Optional[int] = None):
-        self.fd = fd
-
-    def send(self, code: int, message: str = "") -> None:
-        if self.fd is None:
-            return
-        try:
-            os.write(self.fd, ("%d %s\n" % (code, message.replace("\n", " "))).encode())
-        except OSError:
-            pass
-        finally:
-            os.close(self.fd)
-            self.fd = None
-
-
-def daemonize():
-    """Fork into the background.  In the original process: wait for the
-    daemon's report and return the exit code (int).  In the daemon: return
-    the StartupReport to send it with."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    for handler in logging.getLogger().handlers:
-        handler.flush()            # else both processes would write the buffered lines
-    rfd, wfd = os.pipe()
-    first = os.fork()
-    if first:
-        os.close(wfd)
-        os.waitpid(first, 0)
-        return _wait_for_daemon(rfd)
-    # the first child: new session, then the daemon is its child (no tty ever again)
-    os.close(rfd)
-    try:
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        os.chdir("/")
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        if null > 2:
-            os.close(null)
-    except BaseException:
-        os._exit(EXIT_FATAL)
-    return StartupReport(wfd)
-
-
-def _wait_for_daemon(rfd: int) -> int:
-    chunks = []
-    while True:
-        try:
-            data = os.read(rfd, 4096)
-        except InterruptedError:
-            continue
-        if not data:
-            break
-        chunks.append(data)
-    os.close(rfd)
-    text = b"".join(chunks).decode(errors="replace").strip()
-    if not text:
-        sys.stderr.write("fastvrrp: the daemon exited during start-up (see the log)\n")
-        return EXIT_FATAL
-    code_text, _, message = text.partition(" ")
-    try:
-        code = int(code_text)
-    except ValueError:
-        code, message = EXIT_FATAL, text
-    if code != EXIT_OK and message:
-        sys.stderr.write("fastvrrp: %s\n" % message)
-    return code
 
 
 # ------------------------------------------------------------------ the engine
@@ -515,9 +242,8 @@ class Shell:
 
     def _failed_start(self, code: int, message: str) -> bool:
         log.error("Unable to start: %s", message)
-        self.exit_code = code
-        self.notifier.errno(code, status="start failed: %s" % message)
-        self.report.send(code, message)
+        self.exit_code = _start_failed(self.notifier, self.report, code,
+                                       "start failed: %s" % message, message)
         return False
 
     async def _reload(self) -> None:
@@ -706,33 +432,22 @@ def _dump_conf(config) -> None:
 
 def _run_daemon(options: Options, config, notifier: Notifier, report: StartupReport,
                 paths: PidPaths) -> int:
-    pid = os.getpid()
+    pid_files = PidFiles(paths, os.getpid())
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
     signal.signal(signal.SIGINT, signal.SIG_DFL)     # not asyncio.Runner's KeyboardInterrupt
-    created_dirs = []
-    written = []
     try:
         try:
-            for directory in paths.directories:
-                if not os.path.isdir(directory):
-                    os.mkdir(directory, 0o755)
-                    created_dirs.append(directory)
-            for path in paths.files():
-                write_pid(path, pid)
-                written.append(path)
+            pid_files.write()
         except OSError as exc:
             log.error("pidfile_write : Cannot open %s pidfile (%s)", exc.filename or "",
                       exc.strerror)
-            notifier.errno(EXIT_FATAL, status="cannot write pid file")
-            report.send(EXIT_FATAL, "cannot write pid file %s: %s" % (exc.filename, exc.strerror))
-            return EXIT_FATAL
+            return _start_failed(notifier, report, EXIT_FATAL, "cannot write pid file",
+                                 "cannot write pid file %s: %s" % (exc.filename, exc.strerror))
         try:
             factory = engine_factory(options)
         except EngineStartError as exc:
             log.error("Unable to start: %s", exc)
-            notifier.errno(exc.exit_code, status=str(exc))
-            report.send(exc.exit_code, str(exc))
-            return exc.exit_code
+            return _start_failed(notifier, report, exc.exit_code, str(exc), str(exc))
         import uvloop
         shell = Shell(options, config, notifier, report)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -743,17 +458,20 @@ def _run_daemon(options: Options, config, notifier: Notifier, report: StartupRep
         report.send(EXIT_FATAL, "fatal error: %s" % exc)
         return EXIT_FATAL
     finally:
-        for path in written:
-            remove_pid(path, pid)
-        for directory in reversed(created_dirs):
-            try:
-                os.rmdir(directory)
-            except OSError:
-                pass
+        pid_files.remove()
         _log_stopped(options)
         report.send(EXIT_FATAL, "the daemon stopped during start-up")
         notifier.close()
         _restore_signals(old_mask)
+
+
+def _start_failed(notifier: Notifier, report: StartupReport, code: int, status: str,
+                  message: str) -> int:
+    """Tell systemd (ERRNO=, STATUS=`status`) and the process waiting for the
+    daemon (`message`) that the start failed; returns `code`."""
+    notifier.errno(code, status=status)
+    report.send(code, message)
+    return code
 
 
 def _restore_signals(old_mask) -> None:
@@ -761,3 +479,14 @@ def _restore_signals(old_mask) -> None:
     for sig in signal.sigpending() & set(HANDLED_SIGNALS):
         signal.sigtimedwait([sig], 0)
     signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
+# The shell's parts live in their own modules; importers take these names from here.
+__all__ = [
+    "CLONE_NEWNET", "DEFAULT_UMASK", "DUMP_FILES", "EARLY_IGNORED", "EXIT_CONFIG", "EXIT_FATAL",
+    "EXIT_MISSING_PERMISSION", "EXIT_NO_CONFIG", "EXIT_OK", "HANDLED_SIGNALS", "NETNS_DIR",
+    "RUN_DIR", "SIG_JSON", "SIG_STATS_CLEAR", "STOP_SIGNALS", "TEST_ENGINE_ENV", "PidFiles",
+    "PidPaths", "Shell", "StartupReport", "apply_namespace_option", "config_exit_code",
+    "config_umask", "daemonize", "dump_path", "engine_factory", "enter_netns", "load_config",
+    "log_diagnostics", "pid_paths", "remove_pid", "run", "running_pid", "write_dump", "write_pid",
+]

@@ -114,31 +114,26 @@ class Notifier:
     # the notifications keepalived sends ------------------------------
 
     def ready(self, status: Optional[str] = None, pid: Optional[int] = None) -> bool:
-        fields = [("READY", 1), ("MAINPID", os.getpid() if pid is None else pid)]
-        if status:
-            fields.append(("STATUS", status))
-        return self.send(*fields)
+        return self._send_with_status(status, ("READY", 1),
+                                      ("MAINPID", os.getpid() if pid is None else pid))
 
     def reloading(self, status: Optional[str] = None) -> bool:
-        fields = [("RELOADING", 1), ("MONOTONIC_USEC", time.clock_gettime_ns(
-            time.CLOCK_MONOTONIC) // 1000)]
-        if status:
-            fields.append(("STATUS", status))
-        return self.send(*fields)
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self._send_with_status(status, ("RELOADING", 1), ("MONOTONIC_USEC", usec))
 
     def stopping(self, status: Optional[str] = None) -> bool:
-        fields = [("STOPPING", 1)]
-        if status:
-            fields.append(("STATUS", status))
-        return self.send(*fields)
+        return self._send_with_status(status, ("STOPPING", 1))
 
     def status(self, text: str) -> bool:
         return self.send(("STATUS", text))
 
     def errno(self, code: int, status: Optional[str] = None) -> bool:
-        fields = [("ERRNO", int(code))]
+        return self._send_with_status(status, ("ERRNO", int(code)))
+
+    def _send_with_status(self, status: Optional[str], *fields) -> bool:
+        """`fields`, then STATUS=`status` when there is one."""
         if status:
-            fields.append(("STATUS", status))
+            fields += (("STATUS", status),)
         return self.send(*fields)
 
     def close(self) -> None:

@@ -43,6 +43,7 @@ RX, TX = "rx", "tx"
 MULTICAST, UNICAST = "multicast", "unicast"
 
 _WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
+_IPV4_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 class SocketSetupError(OSError):
@@ -126,6 +127,13 @@ class VrrpSocket:
         self.close()
         return False
 
+    @classmethod
+    def receiver(cls, sock, *, family, ifindex, ifname, mode, target, rcvbuf, joined):
+        """A receive socket bound to multicast group or unicast source `target`."""
+        return cls(sock, family=family, ifindex=ifindex, ifname=ifname, role=RX, mode=mode,
+                   group=target if mode == MULTICAST else None,
+                   source=target if mode == UNICAST else None, rcvbuf=rcvbuf, joined=joined)
+
     def __repr__(self):
         what = self.group or self.source or ""
         return "<VrrpSocket IPv%d %s %s %s(%d)%s%s>" % (
@@ -164,6 +172,29 @@ def check_address(value, family, what):
     if addr.version != family:
         raise ValueError("%s %s is not an IPv%d address" % (what, addr, family))
     return str(addr)
+
+
+def rx_target(family, group, source):
+    """What a receive socket binds to: (MULTICAST, group) or (UNICAST, source).
+
+    Multicast: the VRRP group (RFC 5798 §5.1.1.2, §5.1.2.2) or another
+    multicast address.  Unicast (keepalived `unicast_peer`): the local
+    unicast address peers send to.
+    """
+    if group is not None and source is not None:
+        raise ValueError("give a multicast group or a unicast source, not both")
+    if source is not None:
+        source = check_address(source, family, "unicast source")
+        addr = ipaddress.ip_address(source)
+        if addr.is_multicast or addr.is_unspecified or addr == _IPV4_BROADCAST:
+            raise ValueError("unicast source %s must be a unicast address" % source)
+        return UNICAST, source
+    if group is None:
+        raise ValueError("a receive socket needs a multicast group or a unicast source")
+    group = check_address(group, family, "multicast group")
+    if not ipaddress.ip_address(group).is_multicast:
+        raise ValueError("multicast group %s is not a multicast address" % group)
+    return MULTICAST, group
 
 
 def check_hops(value, what):

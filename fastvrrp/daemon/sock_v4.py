@@ -24,7 +24,6 @@ send, one per (interface, multicast or unicast):
   no per-message flag).
 """
 
-import ipaddress
 import socket
 import struct
 
@@ -32,7 +31,7 @@ from fastvrrp import proto
 
 from .sock_common import (
     DEFAULT_RCVBUF, IP_MULTICAST_ALL, IP_PKTINFO, MULTICAST, RX, TX, UNICAST, Setup, VrrpSocket,
-    check_address, check_rcvbuf, resolve_interface,
+    check_rcvbuf, resolve_interface, rx_target,
 )
 
 _ANY = socket.inet_aton("0.0.0.0")
@@ -41,24 +40,6 @@ _ANY = socket.inet_aton("0.0.0.0")
 def _mreqn(group, ifindex):
     """struct ip_mreqn <linux/in.h>: group, local address (any), ifindex."""
     return socket.inet_aton(group) + _ANY + struct.pack("=i", ifindex)
-
-
-def _rx_target(group, source):
-    if group is not None and source is not None:
-        raise ValueError("give a multicast group or a unicast source, not both")
-    if source is not None:
-        source = check_address(source, 4, "unicast source")
-        addr = ipaddress.IPv4Address(source)
-        if addr.is_multicast or addr.is_unspecified or addr == ipaddress.IPv4Address(
-                "255.255.255.255"):
-            raise ValueError("unicast source %s must be a unicast address" % source)
-        return UNICAST, source
-    if group is None:
-        raise ValueError("a receive socket needs a multicast group or a unicast source")
-    group = check_address(group, 4, "multicast group")
-    if not ipaddress.IPv4Address(group).is_multicast:
-        raise ValueError("multicast group %s is not a multicast address" % group)
-    return MULTICAST, group
 
 
 def open_rx_v4(iface, group=proto.VRRP_GROUP_IPV4, *, source=None, rcvbuf=DEFAULT_RCVBUF):
@@ -70,7 +51,7 @@ def open_rx_v4(iface, group=proto.VRRP_GROUP_IPV4, *, source=None, rcvbuf=DEFAUL
     Raises ValueError/TypeError for bad arguments, SocketSetupError when the
     kernel refuses a step.
     """
-    mode, target = _rx_target(group, source)
+    mode, target = rx_target(4, group, source)
     rcvbuf = check_rcvbuf(rcvbuf)
     ifindex, ifname = resolve_interface(iface)
     with Setup(4, RX, ifname, ifindex) as s:
@@ -83,10 +64,8 @@ def open_rx_v4(iface, group=proto.VRRP_GROUP_IPV4, *, source=None, rcvbuf=DEFAUL
             s.opt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq,
                   "IP_ADD_MEMBERSHIP %s" % target)
             joined = (socket.IPPROTO_IP, socket.IP_DROP_MEMBERSHIP, mreq)
-        vsock = VrrpSocket(s.sock, family=4, ifindex=ifindex, ifname=ifname, role=RX, mode=mode,
-                           group=target if mode == MULTICAST else None,
-                           source=target if mode == UNICAST else None, rcvbuf=effective,
-                           joined=joined)
+        vsock = VrrpSocket.receiver(s.sock, family=4, ifindex=ifindex, ifname=ifname,
+                                    mode=mode, target=target, rcvbuf=effective, joined=joined)
         s.bind((target, 0), "bind to %s" % target)
         s.opt(socket.IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO")
     return vsock

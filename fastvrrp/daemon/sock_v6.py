@@ -32,31 +32,13 @@ from fastvrrp import proto
 
 from .sock_common import (
     DEFAULT_RCVBUF, IPV6_CHECKSUM_OFFSET, IPV6_MULTICAST_ALL, IPV6_UNICAST_HOPS, MULTICAST, RX,
-    TX, UNICAST, Setup, VrrpSocket, check_address, check_hops, check_rcvbuf,
-    resolve_interface,
+    TX, UNICAST, Setup, VrrpSocket, check_hops, check_rcvbuf, resolve_interface, rx_target,
 )
 
 
 def _mreq6(group, ifindex):
     """struct ipv6_mreq <linux/in6.h>: group, ifindex."""
     return socket.inet_pton(socket.AF_INET6, group) + struct.pack("=I", ifindex)
-
-
-def _rx_target(group, source):
-    if group is not None and source is not None:
-        raise ValueError("give a multicast group or a unicast source, not both")
-    if source is not None:
-        source = check_address(source, 6, "unicast source")
-        addr = ipaddress.IPv6Address(source)
-        if addr.is_multicast or addr.is_unspecified:
-            raise ValueError("unicast source %s must be a unicast address" % source)
-        return UNICAST, source
-    if group is None:
-        raise ValueError("a receive socket needs a multicast group or a unicast source")
-    group = check_address(group, 6, "multicast group")
-    if not ipaddress.IPv6Address(group).is_multicast:
-        raise ValueError("multicast group %s is not a multicast address" % group)
-    return MULTICAST, group
 
 
 def _multicast_all_off(s):
@@ -75,7 +57,7 @@ def open_rx_v6(iface, group=proto.VRRP_GROUP_IPV6, *, source=None, rcvbuf=DEFAUL
     the local address peers send to.  Raises ValueError/TypeError for bad
     arguments, SocketSetupError when the kernel refuses a step.
     """
-    mode, target = _rx_target(group, source)
+    mode, target = rx_target(6, group, source)
     rcvbuf = check_rcvbuf(rcvbuf)
     ifindex, ifname = resolve_interface(iface)
     scoped = ipaddress.IPv6Address(target).is_link_local or (
@@ -89,10 +71,8 @@ def open_rx_v6(iface, group=proto.VRRP_GROUP_IPV6, *, source=None, rcvbuf=DEFAUL
             mreq = _mreq6(target, ifindex)
             s.opt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq, "IPV6_JOIN_GROUP %s" % target)
             joined = (socket.IPPROTO_IPV6, socket.IPV6_LEAVE_GROUP, mreq)
-        vsock = VrrpSocket(s.sock, family=6, ifindex=ifindex, ifname=ifname, role=RX, mode=mode,
-                           group=target if mode == MULTICAST else None,
-                           source=target if mode == UNICAST else None, rcvbuf=effective,
-                           joined=joined)
+        vsock = VrrpSocket.receiver(s.sock, family=6, ifindex=ifindex, ifname=ifname,
+                                    mode=mode, target=target, rcvbuf=effective, joined=joined)
         s.bind((target, 0, 0, ifindex if scoped else 0), "bind to %s" % target)
         s.opt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")
         s.opt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT")

@@ -11,13 +11,14 @@ import logging
 import os
 import re
 import socket
-import tempfile
 import time
 
 import pytest
 
 from fastvrrp.daemon import logsetup
 from fastvrrp.daemon.options import parse
+
+import unixsock
 
 SYSLOG_RE = re.compile(rb"^<(\d+)>([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) ([\w.-]+)\[(\d+)\]: (.*)$")
 CONSOLE_RE = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}: (.*)$")
@@ -26,19 +27,14 @@ FILE_RE = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d\.\d{9} \
 
 @pytest.fixture
 def short_dir():
-    d = tempfile.mkdtemp(prefix="fvl-", dir="/tmp")
-    yield d
-    for name in os.listdir(d):
-        os.unlink(os.path.join(d, name))
-    os.rmdir(d)
+    with unixsock.short_dir("fvl-") as d:
+        yield d
 
 
 @pytest.fixture
 def syslogd(short_dir):
     path = os.path.join(short_dir, "log")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(5)
+    sock = unixsock.datagram_socket(path)
     yield sock, path
     sock.close()
 
@@ -169,9 +165,7 @@ def test_missing_syslog_socket_drops_and_later_reports(short_dir, handler):
     h.handle(record("lost 2"))
     h.flush()
     assert h.dropped == 2
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(5)
+    sock = unixsock.datagram_socket(path)
     try:
         h.handle(record("back"))
         note = SYSLOG_RE.match(sock.recv(4096))
@@ -213,9 +207,7 @@ def test_syslog_restarted_reconnects(syslogd, handler):
     assert SYSLOG_RE.match(sock.recv(4096)).group(5) == b"one"
     sock.close()
     os.unlink(path)                                 # syslogd restarts: a new socket
-    again = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    again.bind(path)
-    again.settimeout(5)
+    again = unixsock.datagram_socket(path)
     try:
         h.handle(record("two"))
         assert SYSLOG_RE.match(again.recv(4096)).group(5) == b"two"

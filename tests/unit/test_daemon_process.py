@@ -26,6 +26,8 @@ from fastvrrp.daemon.engine_api import EngineStartError, NullEngine
 from fastvrrp.daemon.options import parse
 from fastvrrp.daemon.sdnotify import Notifier
 
+import unixsock
+
 TIMEOUT = 20.0
 
 CONF = """\
@@ -85,10 +87,7 @@ class Work:
             fh.write(text)
 
     def _bind(self, name):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(self.path(name))
-        sock.settimeout(TIMEOUT)
-        return sock
+        return unixsock.datagram_socket(self.path(name), TIMEOUT)
 
     def env(self, **extra):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -812,9 +811,7 @@ def _run_side(lab, impl, base, ifname):
         os.mkdir(path)
     for node in ("null", "zero", "urandom", "random", "full"):
         os.mknod(os.path.join(dev, node), 0o666 | stat.S_IFCHR, os.stat("/dev/" + node).st_rdev)
-    syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    syslog.bind(os.path.join(dev, "log"))
-    syslog.settimeout(0.2)
+    syslog = unixsock.datagram_socket(os.path.join(dev, "log"), 0.2)
     received, reading = [], threading.Event()
 
     def syslogd():                      # read at once, as a syslog daemon does

@@ -1,8 +1,6 @@
 """fastvrrp.daemon.sdnotify against a real AF_UNIX datagram socket playing systemd."""
 
 import os
-import socket
-import tempfile
 import time
 import uuid
 
@@ -11,24 +9,20 @@ import pytest
 from fastvrrp.daemon import sdnotify
 from fastvrrp.daemon.sdnotify import Notifier
 
+import unixsock
+
 
 @pytest.fixture
 def short_dir():
-    # AF_UNIX paths are limited to 107 bytes: pytest's tmp_path can be longer
-    d = tempfile.mkdtemp(prefix="fvn-", dir="/tmp")
-    yield d
-    for name in os.listdir(d):
-        os.unlink(os.path.join(d, name))
-    os.rmdir(d)
+    with unixsock.short_dir("fvn-") as d:
+        yield d
 
 
 @pytest.fixture
 def systemd(short_dir):
     """A fake systemd: a bound datagram socket, and its $NOTIFY_SOCKET value."""
     path = os.path.join(short_dir, "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(5)
+    sock = unixsock.datagram_socket(path)
     yield sock, path
     sock.close()
 
@@ -36,9 +30,7 @@ def systemd(short_dir):
 @pytest.fixture
 def abstract_systemd():
     name = "fvn-test-%s" % uuid.uuid4().hex
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(b"\0" + name.encode())
-    sock.settimeout(5)
+    sock = unixsock.datagram_socket(b"\0" + name.encode())
     yield sock, "@" + name
     sock.close()
 
@@ -167,9 +159,7 @@ def test_recovers_when_systemd_comes_back(systemd, short_dir):
     sock.close()
     os.unlink(path)
     assert n.stopping() is False and n.last_error
-    again = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    again.bind(path)
-    again.settimeout(5)
+    again = unixsock.datagram_socket(path)
     try:
         assert n.stopping() is True and n.last_error is None
         assert again.recv(100) == b"STOPPING=1"

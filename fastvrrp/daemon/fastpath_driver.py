@@ -1,0 +1,158 @@
+"""The loop driver of a fast path: wheel deadlines and socket readiness on a loop.
+
+    driver = FastPathDriver(fp, loop, bridge=bridge)   # bridge: its timer pokes reach us
+    driver.add_socket(sid_rx, rx.fileno())
+    driver.start()
+    ...
+    driver.stop()
+
+One loop timer (call_at) is armed for the wheel's next deadline, never a
+fixed tick when idle; receive sockets are served by readiness callbacks while
+the traffic is light and drained on the tick while it is heavy (DESIGN.md
+"Timers").  The machines' side is the bridge's (fastpath_bridge.py).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class FastPathDriver:
+    """Runs a fast path on an asyncio/uvloop loop: one loop timer (call_at) for
+    the wheel's next deadline, readiness callbacks while receiving is light,
+    draining on a periodic tick while it is heavy (DESIGN.md "Timers").
+
+    Mode: every `window_ns` it compares the readiness wake-ups and packets of
+    the window with `busy_wakeups_per_s` (switch to draining on the tick, every
+    `poll_ns`, default one wheel tick, with the readers removed) and
+    `idle_packets_per_s` (back to readiness callbacks).
+
+    A loop timer that fires up to one tick early (libuv's millisecond
+    timers) is treated as on time: the tick runs at the deadline it was armed
+    for, never at a time before it.
+    """
+
+    def __init__(self, fastpath, loop, *, bridge=None,
+                 poll_ns: Optional[int] = None, window_ns: int = 100_000_000,
+                 busy_wakeups_per_s: int = 2000, idle_packets_per_s: int = 1000):
+        self.fp = fastpath
+        self.loop = loop
+        self.poll_ns = int(poll_ns if poll_ns is not None else fastpath.tick_ns)
+        if self.poll_ns <= 0 or window_ns <= 0:
+            raise ValueError("poll_ns and window_ns must be positive")
+        self.window_ns = int(window_ns)
+        self.busy_wakeups_per_s = busy_wakeups_per_s
+        self.idle_packets_per_s = idle_packets_per_s
+        self.polling = False
+        self.running = False
+        self.mode_switches = 0
+        self._readers: dict[int, int] = {}       # socket id -> fd
+        self._handle = None
+        self._target: Optional[int] = None
+        self._mode_handle = None
+        self._last = (0, 0)
+        if bridge is not None:
+            bridge.timers_changed = self.poke
+
+    def add_socket(self, sid: int, fd: int) -> None:
+        """A receive socket to watch (its readiness, while not polling)."""
+        if sid in self._readers:
+            raise ValueError("socket %r is already watched" % (sid,))
+        self._readers[sid] = fd
+        if self.running and not self.polling:
+            self.loop.add_reader(fd, self.fp.on_readable, sid)
+
+    def remove_socket(self, sid: int) -> None:
+        fd = self._readers.pop(sid)
+        if self.running and not self.polling:
+            self.loop.remove_reader(fd)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        self._add_readers()
+        st = self.fp.stats(drops=False)
+        self._last = (st["rx_wakeups"], st["rx_packets"])
+        self._mode_handle = self.loop.call_later(self.window_ns / 1e9, self._check_mode)
+        self._arm()
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self.running = False
+        if not self.polling:
+            self._remove_readers()
+        self.polling = False
+        for handle in (self._handle, self._mode_handle):
+            if handle is not None:
+                handle.cancel()
+        self._handle = self._mode_handle = None
+        self._target = None
+
+    def poke(self) -> None:
+        """A timer may have been armed earlier than the loop timer: re-arm it."""
+        if not self.running:
+            return
+        deadline = self.fp.next_deadline()
+        if deadline is not None and (self._target is None or deadline < self._target):
+            self._arm()
+
+    def _add_readers(self) -> None:
+        for sid, fd in self._readers.items():
+            self.loop.add_reader(fd, self.fp.on_readable, sid)
+
+    def _remove_readers(self) -> None:
+        for fd in self._readers.values():
+            self.loop.remove_reader(fd)
+
+    def _arm(self, now: Optional[int] = None) -> None:
+        if not self.running:
+            return
+        deadline = self.fp.next_deadline()
+        if self.polling:
+            poll = (now if now is not None else self.fp.clock()) + self.poll_ns
+            deadline = poll if deadline is None else min(deadline, poll)
+        if self._handle is not None:
+            if deadline == self._target:
+                return
+            self._handle.cancel()
+            self._handle = None
+        self._target = deadline
+        if deadline is not None:
+            delay = (deadline - self.fp.clock()) / 1e9
+            self._handle = self.loop.call_at(self.loop.time() + max(delay, 0.0), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._handle = None
+        now = self.fp.clock()
+        if self._target is not None and now < self._target:
+            now = self._target             # an early loop timer is on time
+        try:
+            self.fp.tick(now)
+        finally:
+            self._arm(now)
+
+    def _check_mode(self) -> None:
+        if not self.running:
+            return
+        st = self.fp.stats(drops=False)
+        wakeups, packets = st["rx_wakeups"], st["rx_packets"]
+        per_s = 1e9 / self.window_ns
+        busy = (wakeups - self._last[0]) * per_s > self.busy_wakeups_per_s
+        idle = (packets - self._last[1]) * per_s < self.idle_packets_per_s
+        self._last = (wakeups, packets)
+        if not self.polling and busy:
+            self._remove_readers()
+            self.polling = True
+            self.mode_switches += 1
+            self._arm()
+        elif self.polling and idle:
+            self.polling = False
+            self._add_readers()
+            self.mode_switches += 1
+            self._arm()
+        self._mode_handle = self.loop.call_later(self.window_ns / 1e9, self._check_mode)
+
+
+__all__ = ["FastPathDriver"]
