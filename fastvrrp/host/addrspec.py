@@ -29,6 +29,9 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
+from .nlrequest import RequestAttrs
+from .values import SCOPES, parse_address
+
 # IFA_F_* (linux/if_addr.h).
 IFA_F_SECONDARY = 0x01
 IFA_F_NODAD = 0x02
@@ -52,8 +55,6 @@ INFINITY_LIFE_TIME = 0xFFFFFFFF     # "forever" in struct ifa_cacheinfo
 # keepalived running on the same host.
 IFAPROT_FASTVRRP = 112
 
-# /etc/iproute2/rt_scopes (keepalived find_rttables_scope).
-SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 SCOPE_NAMES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 
 LABEL_MAX = 15                      # IFNAMSIZ - 1
@@ -75,7 +76,7 @@ class CacheInfo:
 
 
 @dataclass(frozen=True)
-class IfaRequest:
+class IfaRequest(RequestAttrs):
     """An RTM_NEWADDR / RTM_DELADDR request: ifaddrmsg fields + IFA_* attrs.
 
     `attrs` is a tuple of (name, value) pairs in pyroute2 ifaddrmsg names:
@@ -89,12 +90,6 @@ class IfaRequest:
     index: int
     attrs: tuple
 
-    def attr(self, name, default=None):
-        for key, value in self.attrs:
-            if key == name:
-                return value
-        return default
-
     @property
     def local(self):
         """The address itself (IFA_LOCAL)."""
@@ -104,25 +99,15 @@ class IfaRequest:
         return "%s/%d ifindex %d" % (self.local, self.prefixlen, self.index)
 
 
-def _ip(value, what):
-    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-        return value
-    if not isinstance(value, str):
-        raise ValueError("%s must be an IP address string, got %r" % (what, value))
-    try:
-        return ipaddress.ip_address(value)
-    except ValueError:
-        raise ValueError("%s %r is not an IP address" % (what, value)) from None
-
-
 def _split_prefix(value, what):
     """'A/P' or 'A' (str or ipaddress object) -> (address, prefix or None)."""
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value.ip, value.network.prefixlen
     if isinstance(value, str) and "/" in value:
         addr, _, plen = value.partition("/")
-        return _ip(addr, what), _prefixlen(plen, _ip(addr, what).version, what)
-    return _ip(value, what), None
+        addr = parse_address(addr, what)
+        return addr, _prefixlen(plen, addr.version, what)
+    return parse_address(value, what), None
 
 
 def _prefixlen(value, version, what):
@@ -224,7 +209,7 @@ class VipSpec:
             if self.broadcast in ("+", "-"):
                 brd = broadcast_for(addr, plen, self.broadcast)
             else:
-                brd = _ip(self.broadcast, "%s: brd" % what)
+                brd = parse_address(self.broadcast, "%s: brd" % what)
                 if brd.version != 4:
                     raise ValueError("%s: brd %s is not IPv4" % (what, brd))
         if version == 6 and scope:

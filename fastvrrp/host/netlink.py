@@ -16,16 +16,15 @@ socket fails.
 
 Everything goes through one netlink socket opened on first use in the
 calling thread's network namespace (or `netns`, a named namespace).  A socket
-that failed is closed and a new one opened on the next call.
+that failed is closed and a new one opened on the next call.  `Outcome` and
+the statuses are outcome.py's, the request plumbing nlrequest.py's; both
+are importable from here too.
 """
 
 import asyncio
 import errno
 import ipaddress
-import logging
-import os
 import socket
-from dataclasses import dataclass
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
 from pyroute2.netlink.exceptions import NetlinkError
@@ -33,53 +32,12 @@ from pyroute2.netlink.rtnl import RTM_DELADDR, RTM_NEWADDR
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
 from .addrspec import CacheInfo
+from .nlrequest import change_failed, collect, netlink_change, netlink_query, query_error
 from .nlsocket import IPRoute, error_code
 from .objects import AddrInfo, LinkInfo
-
-log = logging.getLogger("fastvrrp.host")
-
-DONE = "done"           # the kernel did what we asked
-EXISTS = "exists"       # add: the address was already there (not added by us)
-ABSENT = "absent"       # del: the address (or its interface) was already gone
-FAILED = "failed"
+from .outcome import ABSENT, DONE, EXISTS, FAILED, NetlinkQueryError, Outcome
 
 DEFAULT_TIMEOUT = 5.0   # seconds for one request and its answer
-
-
-class NetlinkQueryError(RuntimeError):
-    """A netlink query failed (not: the object does not exist)."""
-
-    def __init__(self, what, code, message):
-        super().__init__("netlink %s failed: %s (errno %d)" % (what, message, code))
-        self.what = what
-        self.errno = code
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one address add or delete."""
-
-    op: str                 # "add" or "del"
-    request: object         # the IfaRequest sent
-    status: str             # DONE, EXISTS, ABSENT or FAILED
-    errno: int = 0
-    error: str = ""
-
-    @property
-    def ok(self):
-        """Not a failure (DONE, EXISTS or ABSENT)."""
-        return self.status != FAILED
-
-    @property
-    def changed(self):
-        """The kernel added or removed the address because we asked."""
-        return self.status == DONE
-
-    def __str__(self):
-        text = "%s %s: %s" % (self.op, self.request.describe(), self.status)
-        if self.errno or self.error:
-            text += " (%s, errno %d)" % (self.error or os.strerror(self.errno), self.errno)
-        return text
 
 
 def _encode(req):
@@ -97,17 +55,6 @@ def _encode(req):
         attrs.append([name, value])
     msg["attrs"] = attrs
     return msg
-
-
-async def _collect(answer):
-    """pyroute2 answers dumps with an async generator and requests with a list."""
-    if hasattr(answer, "__aiter__"):
-        return [msg async for msg in answer]
-    return list(answer)
-
-
-def _describe(err):
-    return getattr(err, "strerror", None) or os.strerror(err)
 
 
 class Netlink:
@@ -168,26 +115,22 @@ class Netlink:
         key = {"index": which} if isinstance(which, int) else {"ifname": which}
 
         async def get(ipr):
-            return await _collect(await ipr.link("get", **key))
+            return await collect(await ipr.link("get", **key))
 
         try:
             msgs = await self.run("get link %s" % (which,), get)
         except NetlinkError as exc:
             if exc.code in (errno.ENODEV, errno.ENOENT):
                 return None
-            raise NetlinkQueryError("get link %s" % (which,), exc.code, _describe(exc.code)) \
-                from None
+            raise query_error("get link %s" % (which,), exc) from None
         return LinkInfo.from_msg(msgs[0]) if msgs else None
 
     async def links(self):
         """Every interface, as LinkInfo."""
         async def dump(ipr):
-            return [LinkInfo.from_msg(msg) for msg in await _collect(await ipr.link("dump"))]
+            return [LinkInfo.from_msg(msg) for msg in await collect(await ipr.link("dump"))]
 
-        try:
-            return await self.run("dump links", dump)
-        except NetlinkError as exc:
-            raise NetlinkQueryError("dump links", exc.code, _describe(exc.code)) from None
+        return await netlink_query(self, "dump links", dump)
 
     # -- addresses -------------------------------------------------------------
     async def addresses(self, ifindex=None, family=None):
@@ -199,16 +142,13 @@ class Netlink:
 
         async def dump(ipr):
             out = []
-            for msg in await _collect(await ipr.addr("dump", **kwargs)):
+            for msg in await collect(await ipr.addr("dump", **kwargs)):
                 info = AddrInfo.from_msg(msg)
                 if ifindex is None or info.index == ifindex:
                     out.append(info)
             return out
 
-        try:
-            return await self.run("dump addresses", dump)
-        except NetlinkError as exc:
-            raise NetlinkQueryError("dump addresses", exc.code, _describe(exc.code)) from None
+        return await netlink_query(self, "dump addresses", dump)
 
     async def primary_ipv4(self, ifindex, exclude=()):
         """The interface's primary IPv4 address (the VRRP source), or None.
@@ -247,27 +187,9 @@ class Netlink:
         try:
             msg = _encode(req)
         except Exception as exc:  # a malformed request: report, never raise
-            return self._failed(op, req, errno.EINVAL, "bad request: %s" % exc, what)
+            return change_failed(op, req, errno.EINVAL, "bad request: %s" % exc, what)
+        return await netlink_change(self, op, req, msg, msg_type, msg_flags, benign, what=what)
 
-        async def talk(ipr):
-            return await _collect(await ipr.nlm_request(msg, msg_type, msg_flags))
 
-        try:
-            await self.run(what, talk)
-        except NetlinkError as exc:
-            code = abs(exc.code) if isinstance(exc.code, int) else errno.ECOMM
-            if code in benign:
-                log.debug("%s: %s", what, _describe(code))
-                return Outcome(op, req, benign[code], code, _describe(code))
-            return self._failed(op, req, code, _describe(code), what)
-        except NetlinkQueryError as exc:
-            return self._failed(op, req, exc.errno, str(exc), what)
-        except Exception as exc:  # anything pyroute2 raises must not reach the daemon
-            return self._failed(op, req, error_code(exc), "%s: %s" % (type(exc).__name__, exc),
-                                what)
-        return Outcome(op, req, DONE)
-
-    @staticmethod
-    def _failed(op, req, code, message, what):
-        log.warning("netlink: cannot %s: %s (errno %d)", what, message, code)
-        return Outcome(op, req, FAILED, code, message)
+__all__ = ["ABSENT", "DEFAULT_TIMEOUT", "DONE", "EXISTS", "FAILED", "Netlink", "NetlinkQueryError",
+           "Outcome"]

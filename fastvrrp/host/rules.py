@@ -33,10 +33,12 @@ from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
 from pyroute2.netlink.rtnl import RTM_DELRULE, RTM_NEWRULE
 from pyroute2.netlink.rtnl.fibmsg import fibmsg
 
-from .netlink import ABSENT, DONE, EXISTS
-from .routes import (PROTOCOL_NAMES, RTPROT_KEEPALIVED, TABLE_NAMES, U32, af, check_ifname,
-                     check_named, check_uint, netlink_change, parse_dsfield, parse_family,
-                     parse_prefix, parse_realms)
+from .heldset import HeldSet
+from .nlrequest import RequestAttrs, log_stale_removed, name_prefix, netlink_change
+from .outcome import ABSENT, EXISTS
+from .values import (PROTOCOL_NAMES, RT_TABLE_MAIN, RT_TABLE_UNSPEC, RTPROT_KEEPALIVED,
+                     TABLE_NAMES, U32, af, check_ifname, check_named, check_uint, parse_dsfield,
+                     parse_family, parse_prefix, parse_realms)
 
 log = logging.getLogger("fastvrrp.host")
 
@@ -50,8 +52,6 @@ FR_ACT_BLACKHOLE = 6
 FR_ACT_UNREACHABLE = 7
 FR_ACT_PROHIBIT = 8
 FIB_RULE_INVERT = 0x2
-RT_TABLE_UNSPEC = 0
-RT_TABLE_MAIN = 254
 
 ACTIONS = {"table": FR_ACT_TO_TBL, "goto": FR_ACT_GOTO, "nop": FR_ACT_NOP,
            "blackhole": FR_ACT_BLACKHOLE, "unreachable": FR_ACT_UNREACHABLE,
@@ -336,7 +336,7 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
-class RuleRequest:
+class RuleRequest(RequestAttrs):
     """An RTM_NEWRULE / RTM_DELRULE request: fib_rule_hdr fields + FRA_* attrs."""
 
     family: int
@@ -348,12 +348,6 @@ class RuleRequest:
     flags: int
     attrs: tuple
     text: str = ""
-
-    def attr(self, name, default=None):
-        for key, value in self.attrs:
-            if key == name:
-                return value
-        return default
 
     def describe(self):
         return "rule " + self.text
@@ -398,7 +392,7 @@ class PreferenceAllocator:
 
 def assign_preferences(specs, allocator, *, name=""):
     """The specs with every missing preference allocated (a warning each), in order."""
-    prefix = "(%s) " % name if name else ""
+    prefix = name_prefix(name)
     out = []
     for spec in specs:
         if not isinstance(spec, RuleSpec):
@@ -411,22 +405,22 @@ def assign_preferences(specs, allocator, *, name=""):
     return tuple(out)
 
 
-class RuleSet:
+class RuleSet(HeldSet):
     """The virtual_rules of one instance (or the static_rules); see the module docstring."""
 
     def __init__(self, netlink, specs, *, name="", allocator=None):
+        super().__init__()      # _ours: spec -> request
         self.netlink = netlink
         self.name = name
         self.allocator = allocator or PreferenceAllocator()
         self.specs = assign_preferences(specs, self.allocator, name=name)
-        self._ours = {}         # spec -> request, in add order
 
     @property
     def added(self):
         return tuple(self._ours.values())
 
-    def holds(self, spec):
-        return spec in self._ours
+    async def _delete(self, held):
+        return await del_rule(self.netlink, held)
 
     # RFC 5798 §6.4.1 / §6.4.2: becoming Master
     async def add_all(self):
@@ -436,21 +430,13 @@ class RuleSet:
             if spec in self._ours:
                 continue
             req = spec.to_netlink()
-            outcome = await add_rule(self.netlink, req)
-            if outcome.status == DONE:
-                self._ours[spec] = req
-            outcomes.append(outcome)
+            outcomes.append(self._hold(spec, await add_rule(self.netlink, req), req))
         return outcomes
 
     # RFC 5798 §6.4.3: leaving Master; clean stop
     async def remove_all(self, force=False):
         """Remove the rules we added (force: every configured rule) -> [Outcome]."""
-        outcomes = []
-        for spec, req in reversed(list(self._ours.items())):
-            outcome = await del_rule(self.netlink, req)
-            if outcome.ok:
-                del self._ours[spec]
-            outcomes.append(outcome)
+        outcomes = await self._release()
         if force:
             for spec in dict.fromkeys(self.specs):
                 if spec not in self._ours:
@@ -460,15 +446,7 @@ class RuleSet:
     async def update(self, specs):
         """Reload (§3.17): drop held rules no longer configured -> [Outcome]; then add_all()."""
         specs = assign_preferences(specs, self.allocator, name=self.name)
-        keep = set(specs)
-        outcomes = []
-        for spec, req in reversed(list(self._ours.items())):
-            if spec in keep:
-                continue
-            outcome = await del_rule(self.netlink, req)
-            if outcome.ok:
-                del self._ours[spec]
-            outcomes.append(outcome)
+        outcomes = await self._release(keep=set(specs))
         self.specs = specs
         return outcomes
 
@@ -478,11 +456,10 @@ async def cleanup_stale_rules(netlink, specs, *, name=""):
 
     `specs` must carry their preferences (RuleSet.specs does).
     """
-    prefix = "(%s) " % name if name else ""
+    prefix = name_prefix(name)
     outcomes = []
     for spec in dict.fromkeys(specs):
         outcome = await del_rule(netlink, spec.to_netlink())
-        if outcome.status == DONE:
-            log.info("%sremoved stale %s found at start", prefix, outcome.request.describe())
+        log_stale_removed(outcome, prefix)
         outcomes.append(outcome)
     return outcomes

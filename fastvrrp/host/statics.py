@@ -25,6 +25,7 @@ import logging
 from .addrspec import IFAPROT_FASTVRRP, VipSpec
 from .routes import RouteSet, RouteSpec
 from .rules import PreferenceAllocator, RuleSet, RuleSpec
+from .values import check_items
 from .vips import VipSet
 
 log = logging.getLogger("fastvrrp.host")
@@ -33,11 +34,7 @@ NAME = "static"
 
 
 def _check(items, kind, what):
-    items = tuple(items)
-    for item in items:
-        if not isinstance(item, kind):
-            raise TypeError("%s must be %s objects, got %r" % (what, kind.__name__, item))
-    return items
+    return check_items(items, kind, "%s must be %s objects, got %%r" % (what, kind.__name__))
 
 
 class Statics:

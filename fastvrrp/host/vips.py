@@ -32,7 +32,9 @@ import ipaddress
 import logging
 
 from .addrspec import IFAPROT_FASTVRRP, VipSpec, delete_request
-from .netlink import DONE, FAILED, NetlinkQueryError, Outcome
+from .nlrequest import Unresolved, name_prefix, resolve_names
+from .outcome import DONE, FAILED, NetlinkQueryError, Outcome
+from .values import check_items
 
 log = logging.getLogger("fastvrrp.host")
 
@@ -42,47 +44,29 @@ def address_key(ifindex, address, prefixlen):
     return (ifindex, ipaddress.ip_address(address), prefixlen)
 
 
-class _Unresolved:
-    """Stands in for an IfaRequest when the interface could not be resolved."""
-
-    def __init__(self, spec):
-        self.spec = spec
-
-    def describe(self):
-        return str(self.spec)
-
-
 def _failed(op, spec, code, message, prefix):
     log.warning("%scannot %s VIP %s: %s", prefix, "add" if op == "add" else "remove",
                 spec, message)
-    return Outcome(op, _Unresolved(spec), FAILED, code, message)
+    return Outcome(op, Unresolved(spec), FAILED, code, message)
 
 
 async def resolve_ifindexes(netlink, specs):
     """{ifname: ifindex or None} for the specs given by name; raises NetlinkQueryError."""
-    names = {}
-    for spec in specs:
-        if spec.ifindex is None and spec.ifname not in names:
-            link = await netlink.link(spec.ifname)
-            names[spec.ifname] = link.index if link is not None else None
-    return names
+    return await resolve_names(netlink, [spec.ifname for spec in specs if spec.ifindex is None])
 
 
 class VipSet:
     """The VIPs (or eVIPs) of one instance; see the module docstring."""
 
     def __init__(self, netlink, specs, *, name="", proto=IFAPROT_FASTVRRP):
-        specs = tuple(specs)
-        for spec in specs:
-            if not isinstance(spec, VipSpec):
-                raise TypeError("VipSet takes VipSpec objects, got %r" % (spec,))
+        specs = check_items(specs, VipSpec, "VipSet takes VipSpec objects, got %r")
         if proto is not None and (not isinstance(proto, int) or not 1 <= proto <= 255):
             raise ValueError("proto must be 1..255 or None, got %r" % (proto,))
         self.netlink = netlink
         self.specs = specs
         self.name = name
         self.proto = proto
-        self._prefix = "(%s) " % name if name else ""
+        self._prefix = name_prefix(name)
         self._ours = {}         # address_key -> IfaRequest we added
 
     # -- what we hold ----------------------------------------------------------
@@ -174,7 +158,7 @@ async def cleanup_stale(netlink, specs, *, name=""):
     address nor left to a BACKUP).  The match is exact: interface, address
     and prefix length, as the RTM_DELADDR keepalived sends would match.
     """
-    prefix = "(%s) " % name if name else ""
+    prefix = name_prefix(name)
     specs = tuple(specs)
     try:
         names = await resolve_ifindexes(netlink, specs)
@@ -211,7 +195,7 @@ async def cleanup_by_proto(netlink, proto=IFAPROT_FASTVRRP, *, keep=()):
         present = await netlink.addresses()
     except NetlinkQueryError as exc:
         log.warning("cannot look for stale addresses (IFA_PROTO %d): %s", proto, exc)
-        return [Outcome("del", _Unresolved("addresses with IFA_PROTO %d" % proto), FAILED,
+        return [Outcome("del", Unresolved("addresses with IFA_PROTO %d" % proto), FAILED,
                         exc.errno, str(exc))]
     outcomes = []
     for info in present:

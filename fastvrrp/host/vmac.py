@@ -62,10 +62,12 @@ it at stop; fastvrrp adopts and deletes only marked ones.  keepalived 2.2.7
 arp_ignore/arp_filter and the raised per-interface rp_filter at 1 after stop;
 fastvrrp restores them.  keepalived's nftables rules for IGMP/MLD reports on
 VMACs are not made here (firewall, not links).
+
+The spec, names and the mark are vmacspec.py's, the sysctl handling
+vmac_sysctl.py's; their names are importable from here too.
 """
 
 import errno
-import ipaddress
 import logging
 import os
 import socket
@@ -76,197 +78,17 @@ from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_NEWLINK
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from .addrspec import VipSpec
-from .netlink import ABSENT, DONE, EXISTS, FAILED, NetlinkQueryError, Outcome
+from .nlrequest import collect, name_prefix, netlink_change, netlink_query
 from .objects import IFF_UP
-from .routes import check_ifname, netlink_change, netlink_query
+from .outcome import ABSENT, DONE, EXISTS, FAILED, NetlinkQueryError, Outcome
+from .vmac_sysctl import (BASE_SYSCTLS, VMAC_SYSCTLS, RpFilter, Sysctl, restore_after,
+                          restore_base, restore_rp_filter)
+from .vmacspec import VmacMark, VmacSpec, eui64_linklocal, virtual_mac, vmac_name
 
 log = logging.getLogger("fastvrrp.host")
 
-VMAC_PREFIX = "vrrp"
 MACVLAN_MODE_PRIVATE = 1
 IN6_ADDR_GEN_MODE_NONE = 1
-ALIAS_TAG = "fastvrrp:"
-IFALIASZ = 256                  # the kernel's limit, NUL included
-IFNAMSIZ = 16
-PROC_NET = "/proc/sys/net"
-
-# keepalived vrrp_if_config.c vmac_sysctl / parent_sysctl.
-VMAC_SYSCTLS = (("arp_ignore", 1), ("accept_local", 1), ("rp_filter", 0),
-                ("promote_secondaries", 1))
-BASE_SYSCTLS = (("arp_ignore", 1), ("arp_filter", 1))
-_MARK_KEYS = ("arp_ignore", "arp_filter", "rp_filter", "all.rp_filter", "default.rp_filter")
-
-
-# -- names and addresses ---------------------------------------------------------
-def virtual_mac(vrid, family=4):
-    """RFC 5798 §7.3: 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6)."""
-    # RFC 5798 §7.3 Virtual Router MAC Address
-    vrid = _vrid(vrid)
-    return "00:00:5e:00:%02x:%02x" % (1 if _family(family) == 4 else 2, vrid)
-
-
-def _vrid(vrid):
-    if isinstance(vrid, bool) or not isinstance(vrid, int) or not 1 <= vrid <= 255:
-        raise ValueError("VRID must be 1..255, got %r" % (vrid,))
-    return vrid
-
-
-def _family(family):
-    table = {4: 4, 6: 6, socket.AF_INET: 4, socket.AF_INET6: 6}
-    if isinstance(family, bool) or family not in table:
-        raise ValueError("family must be 4, 6, AF_INET or AF_INET6, got %r" % (family,))
-    return table[family]
-
-
-def _fit(prefix, tail):
-    """prefix + tail, the prefix cut so the name fits IFNAMSIZ - 1 (keepalived)."""
-    room = IFNAMSIZ - 1 - len(tail)
-    return prefix[:max(room, 0)] + tail
-
-
-def vmac_name(prefix, vrid, family=4, taken=()):
-    """keepalived's create_vmac_name: the first free name of the sequence.
-
-    `<prefix>.<vrid>`, then `<prefix><n>.<vrid>` for n = 1, 2, ... (IPv6 tries
-    6 first and then skips it), the prefix shortened to fit 15 bytes.
-    """
-    vrid, family = _vrid(vrid), _family(family)
-    if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "/: \t\n"):
-        raise ValueError("bad VMAC name prefix %r" % (prefix,))
-    taken = set(taken)
-    name = _fit(prefix, ".%d" % vrid)
-    num = 0
-    for _ in range(100000):
-        if name not in taken:
-            return name
-        if family == 6:
-            num = 6 if num == 0 else (1 if num == 6 else num + 1 + (num + 1 == 6))
-        else:
-            num += 1
-        name = _fit(prefix, "%d.%d" % (num, vrid))
-    raise ValueError("no free VMAC name for prefix %r, VRID %d" % (prefix, vrid))
-
-
-def _mac(text, vrid, what):
-    """A unicast MAC "aa:bb:cc:dd:ee:ff"; five octets take the VRID as the sixth."""
-    if not isinstance(text, str):
-        raise ValueError("%s: MAC must be a string, got %r" % (what, text))
-    parts = text.strip(":").split(":")
-    try:
-        octets = [int(p, 16) for p in parts]
-        if not all(1 <= len(p) <= 2 for p in parts):
-            raise ValueError
-    except ValueError:
-        raise ValueError("%s: invalid MAC address %r" % (what, text)) from None
-    if len(octets) == 5:
-        octets.append(vrid)
-    if len(octets) != 6:
-        raise ValueError("%s: a MAC has 6 octets (5 to use the VRID), got %r" % (what, text))
-    if octets[0] & 1:
-        raise ValueError("%s: MAC %s is multicast" % (what, text))
-    if octets[:4] == [0, 0, 0x5E, 0] and octets[4] in (1, 2):
-        raise ValueError("%s: MAC %s is an RFC 5798 virtual MAC; leave mac unset to use it"
-                         % (what, text))
-    return ":".join("%02x" % o for o in octets)
-
-
-def eui64_linklocal(mac):
-    """fe80::/64 address derived from a MAC (modified EUI-64, RFC 4291 App. A)."""
-    octets = [int(p, 16) for p in mac.split(":")]
-    iid = bytes([octets[0] ^ 0x02, octets[1], octets[2], 0xFF, 0xFE, octets[3], octets[4],
-                 octets[5]])
-    return ipaddress.IPv6Address(b"\xfe\x80" + b"\x00" * 6 + iid)
-
-
-@dataclass(frozen=True)
-class VmacSpec:
-    """One VMAC: keepalived's `use_vmac [NAME] [MAC]` (+ `vmac_xmit_base`) of an instance."""
-
-    base_ifname: str
-    vrid: int
-    family: int = 4             # the instance's family (4/6 or AF_INET/AF_INET6)
-    name: str = None            # None: vmac_name(prefix, vrid, family)
-    mac: str = None             # None: the RFC 5798 virtual MAC
-    xmit_base: bool = False     # adverts leave through the base: no link-local on the VMAC
-    instance: str = ""          # for the mark and the log
-    prefix: str = VMAC_PREFIX   # global_defs vmac_prefix
-    source: object = None       # IPv6: the link-local for the VMAC (default: the base's)
-    other_family: bool = False  # IPv4 instance with IPv6 eVIPs: keep IPv6 on
-
-    def __post_init__(self):
-        set_ = object.__setattr__
-        check_ifname(self.base_ifname, "VMAC base interface")
-        _vrid(self.vrid)
-        set_(self, "family", _family(self.family))
-        what = "VMAC for VRID %d on %s" % (self.vrid, self.base_ifname)
-        if self.name is not None:
-            check_ifname(self.name, what)
-        if self.mac is not None:
-            set_(self, "mac", _mac(self.mac, self.vrid, what))
-        for flag in ("xmit_base", "other_family"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ValueError("%s: %s must be True or False" % (what, flag))
-        if not isinstance(self.instance, str) or not self.instance.isprintable():
-            raise ValueError("%s: instance must be a printable name, got %r" % (what, self.instance))
-        vmac_name(self.prefix, self.vrid, self.family)      # validates the prefix
-        if self.source is not None:
-            try:
-                source = ipaddress.IPv6Address(str(self.source))
-            except ValueError:
-                raise ValueError("%s: source %r is not an IPv6 address" % (what, self.source)) \
-                    from None
-            if self.family != 6:
-                raise ValueError("%s: source is for IPv6 VMACs" % what)
-            set_(self, "source", source)
-
-    @property
-    def virtual_mac(self):
-        """The MAC the VMAC gets."""
-        return self.mac or virtual_mac(self.vrid, self.family)
-
-    def default_name(self, taken=()):
-        return self.name or vmac_name(self.prefix, self.vrid, self.family, taken)
-
-
-# -- the ownership mark ----------------------------------------------------------
-@dataclass(frozen=True)
-class VmacMark:
-    """What IFLA_IFALIAS of a VMAC we created says; see the module docstring."""
-
-    instance: str
-    pid: int
-    family: int
-    saved: tuple = ()           # ((key, original value), ...) of the sysctls we changed
-
-    def encode(self):
-        fields = ["pid=%d" % self.pid, "family=%d" % self.family]
-        fields += ["%s=%d" % kv for kv in self.saved]
-        tail = " " + " ".join(fields)
-        name = (self.instance or "-").replace(" ", "_")
-        room = IFALIASZ - 1 - len(ALIAS_TAG.encode()) - len(tail.encode())
-        while len(name.encode()) > room:
-            name = name[:-1]
-        return ALIAS_TAG + name + tail
-
-    @classmethod
-    def decode(cls, text):
-        """The mark in an alias, or None if the alias is not ours."""
-        if not isinstance(text, str) or not text.startswith(ALIAS_TAG):
-            return None
-        words = text[len(ALIAS_TAG):].split(" ")
-        values = {}
-        for word in words[1:]:
-            key, eq, value = word.partition("=")
-            if not eq or not value.isdigit():
-                return None
-            values[key] = int(value)
-        if "pid" not in values or values.get("family") not in (4, 6):
-            return None
-        saved = tuple((k, values[k]) for k in _MARK_KEYS if k in values)
-        return cls(words[0], values["pid"], values["family"], saved)
-
-    def saved_value(self, key):
-        return dict(self.saved).get(key)
 
 
 def _pid_is_other_fastvrrp(pid):
@@ -278,49 +100,6 @@ def _pid_is_other_fastvrrp(pid):
             return b"fastvrrp" in fh.read()
     except OSError:
         return False
-
-
-# -- sysctls ---------------------------------------------------------------------
-class Sysctl:
-    """Integer values under /proc/sys/net of the calling thread's network namespace."""
-
-    def __init__(self, root=PROC_NET):
-        self.root = root
-
-    def _path(self, proto, ifname, key):
-        if proto not in ("ipv4", "ipv6"):
-            raise ValueError("proto must be ipv4 or ipv6, got %r" % (proto,))
-        for part in (ifname, key):
-            if not part or "/" in part or part in (".", ".."):
-                raise ValueError("bad sysctl path part %r" % (part,))
-        return "%s/%s/conf/%s/%s" % (self.root, proto, ifname, key)
-
-    def get(self, proto, ifname, key):
-        """The value, or None when it cannot be read (the interface is gone)."""
-        try:
-            with open(self._path(proto, ifname, key)) as fh:
-                return int(fh.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def set(self, proto, ifname, key, value):
-        """Write the value -> True, or log a warning and return False."""
-        path = self._path(proto, ifname, key)
-        try:
-            with open(path, "w") as fh:
-                fh.write("%d\n" % value)
-            return True
-        except OSError as exc:
-            log.warning("cannot set %s to %d: %s", path, value, exc.strerror or exc)
-            return False
-
-    def interfaces(self, proto="ipv4"):
-        """The interface names with a conf directory (not all/default)."""
-        try:
-            names = os.listdir("%s/%s/conf" % (self.root, proto))
-        except OSError:
-            return []
-        return sorted(n for n in names if n not in ("all", "default"))
 
 
 # -- what netlink tells us about links ----------------------------------------------
@@ -364,9 +143,7 @@ class LinkView:
 async def dump_links(netlink):
     """Every link as LinkView; raises NetlinkQueryError."""
     async def dump(ipr):
-        answer = await ipr.link("dump")
-        msgs = [m async for m in answer] if hasattr(answer, "__aiter__") else list(answer)
-        return [LinkView.from_msg(m) for m in msgs]
+        return [LinkView.from_msg(m) for m in await collect(await ipr.link("dump"))]
     return await netlink_query(netlink, "dump links", dump)
 
 
@@ -433,16 +210,6 @@ class _Base:
         self.saved = {}         # key -> original value (only the keys we changed)
 
 
-class _RpFilter:
-    """The rp_filter values changed for IPv4 VMACs (keepalived clear_rp_filter)."""
-
-    def __init__(self, all_value, default_value=None):
-        self.all = all_value                # original net.ipv4.conf.all.rp_filter
-        self.default = default_value        # original default value, if raised
-        self.interfaces = {}                # ifname -> original value we raised
-        self.applied = False                # the values were changed by this process
-
-
 class VmacManager:
     """Creates and deletes VMACs; see the module docstring.  Never raises on netlink errors."""
 
@@ -454,7 +221,7 @@ class VmacManager:
         self.sysctl = sysctl or Sysctl()
         self._held = {}         # spec -> Vmac
         self._bases = {}        # base ifindex -> _Base
-        self._rp = None         # _RpFilter once an IPv4 VMAC needed all.rp_filter cleared
+        self._rp = None         # RpFilter once an IPv4 VMAC needed all.rp_filter cleared
 
     # -- what we hold ------------------------------------------------------
     @property
@@ -467,7 +234,7 @@ class VmacManager:
 
     @staticmethod
     def _prefix(spec):
-        return "(%s) " % spec.instance if spec.instance else ""
+        return name_prefix(spec.instance)
 
     # -- create ------------------------------------------------------------
     async def create(self, spec):
@@ -599,7 +366,7 @@ class VmacManager:
                     state.saved.setdefault(key, value)
         all_value = mark.saved_value("all.rp_filter")
         if self._rp is None and all_value is not None:
-            self._rp = _RpFilter(all_value, mark.saved_value("default.rp_filter"))
+            self._rp = RpFilter(all_value, mark.saved_value("default.rp_filter"))
         if self._rp is not None and mark.saved_value("rp_filter") is not None:
             self._rp.interfaces.setdefault(base.ifname, mark.saved_value("rp_filter"))
 
@@ -667,7 +434,7 @@ class VmacManager:
         if not all_value:
             return
         if self._rp is None:
-            self._rp = _RpFilter(all_value, saved.get("default.rp_filter"))
+            self._rp = RpFilter(all_value, saved.get("default.rp_filter"))
         ctl = self.sysctl
         default = ctl.get("ipv4", "default", "rp_filter")
         if default is not None and default < all_value:
@@ -760,14 +527,6 @@ class VmacManager:
         return [await self.delete(spec) for spec in list(self._held)]
 
 
-def restore_base(sysctl, ifname, saved):
-    """Put back arp_ignore/arp_filter of a base where they are still what we set (1)."""
-    for key, want in BASE_SYSCTLS:
-        original = saved.get(key)
-        if original is not None and sysctl.get("ipv4", ifname, key) == want:
-            sysctl.set("ipv4", ifname, key, original)
-
-
 # -- start-up: what a crashed earlier run left behind ---------------------------------
 async def cleanup_stale_vmacs(netlink, *, sysctl=None, keep=()):
     """Delete VMACs of ours left by an earlier run and restore their sysctls -> [Outcome].
@@ -813,41 +572,7 @@ async def cleanup_stale_vmacs(netlink, *, sysctl=None, keep=()):
     return outcomes
 
 
-def restore_after(sysctl, deleted, names, *, busy_bases, rp_busy):
-    """Restore what the marks of deleted IPv4 VMACs recorded.
-
-    A base's arp_ignore/arp_filter only if no other IPv4 VMAC of ours is on it
-    (`busy_bases`, ifindexes); rp_filter only if no IPv4 VMAC of ours remains.
-    """
-    bases, rp = {}, None
-    for link in deleted:
-        mark = link.mark
-        if mark is None or mark.family != 4:
-            continue
-        saved = bases.setdefault(link.link, {})
-        for key in ("arp_ignore", "arp_filter", "rp_filter"):
-            value = mark.saved_value(key)
-            if value is not None:
-                saved.setdefault(key, value)
-        if rp is None and mark.saved_value("all.rp_filter") is not None:
-            rp = _RpFilter(mark.saved_value("all.rp_filter"), mark.saved_value("default.rp_filter"))
-    for base_index, saved in bases.items():
-        if base_index not in busy_bases and base_index in names:
-            restore_base(sysctl, names[base_index], saved)
-        if rp is not None and "rp_filter" in saved and base_index in names:
-            rp.interfaces[names[base_index]] = saved["rp_filter"]
-    if rp is not None and not rp_busy:
-        restore_rp_filter(sysctl, rp)
-
-
-def restore_rp_filter(sysctl, rp):
-    """keepalived restore_rp_filter: put back each value still as we set it."""
-    if sysctl.get("ipv4", "all", "rp_filter") == 0:
-        log.info("NOTICE: resetting sysctl net.ipv4.conf.all.rp_filter to %d", rp.all)
-        sysctl.set("ipv4", "all", "rp_filter", rp.all)
-    if rp.default is not None and sysctl.get("ipv4", "default", "rp_filter") == rp.all:
-        log.info("NOTICE: resetting sysctl net.ipv4.conf.default.rp_filter to %d", rp.default)
-        sysctl.set("ipv4", "default", "rp_filter", rp.default)
-    for name, value in rp.interfaces.items():
-        if sysctl.get("ipv4", name, "rp_filter") == rp.all:
-            sysctl.set("ipv4", name, "rp_filter", value)
+# The spec side (vmacspec.py) and the sysctls (vmac_sysctl.py) are importable from here too.
+__all__ = ["LinkRequest", "LinkView", "Sysctl", "Vmac", "VmacManager", "VmacMark", "VmacSpec",
+           "cleanup_stale_vmacs", "dump_links", "eui64_linklocal", "restore_after",
+           "restore_base", "restore_rp_filter", "virtual_mac", "vmac_name"]

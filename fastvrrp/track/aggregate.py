@@ -53,6 +53,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 from ..vrrp.events import FaultCleared, FaultSet, PriorityChanged
 from ..vrrp.priority import PRIORITY_OWNER, check_base_priority, effective_priority
+from .registry import lookup
 from .risefall import ScriptState
 
 FILE_FAULT = -254           # a track_file result at or below this is FAULT
@@ -378,10 +379,7 @@ class TrackingHub:
                     del self._users[spec.key]
 
     def instance(self, instance: str) -> InstanceTracking:
-        try:
-            return self._instances[instance]
-        except KeyError:
-            raise KeyError("instance %r is not tracked" % (instance,)) from None
+        return lookup(self._instances, instance, "instance %r is not tracked")
 
     @property
     def instances(self) -> tuple[str, ...]:

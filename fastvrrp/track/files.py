@@ -39,6 +39,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
+from .registry import by_name, lookup, report_change
+
 log = logging.getLogger("fastvrrp.track.files")
 
 ChangeCallback = Callable[[str, int, int], None]
@@ -335,13 +337,7 @@ class FileTracker:
                  on_change: Optional[ChangeCallback] = None, settle_s: float = SETTLE_S):
         if isinstance(settle_s, bool) or not isinstance(settle_s, (int, float)) or settle_s < 0:
             raise ValueError("settle_s must be a number of seconds >= 0, not %r" % (settle_s,))
-        self._files: dict[str, _Tracked] = {}
-        for spec in specs:
-            if not isinstance(spec, FileSpec):
-                raise ValueError("expected FileSpec, not %r" % (spec,))
-            if spec.name in self._files:
-                raise ValueError("track_file %s is defined twice" % spec.name)
-            self._files[spec.name] = _Tracked(spec)
+        self._files: dict[str, _Tracked] = by_name(specs, FileSpec, "track_file", _Tracked)
         self._loop = loop
         self._on_change = on_change
         self._settle_s = float(settle_s)
@@ -372,10 +368,7 @@ class FileTracker:
         return FileStatus(name, t.spec.path, t.path, t.value, t.available, t.error)
 
     def _get(self, name: str) -> _Tracked:
-        try:
-            return self._files[name]
-        except KeyError:
-            raise KeyError("no track_file named %r" % (name,)) from None
+        return lookup(self._files, name, "no track_file named %r")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -521,11 +514,7 @@ class FileTracker:
             return
         t.value = value
         log.debug("track_file %s: value %d -> %d", t.spec.name, old, value)
-        if self._on_change is not None:
-            try:
-                self._on_change(t.spec.name, old, value)
-            except Exception:
-                log.exception("on_change for track_file %s failed", t.spec.name)
+        report_change(log, self._on_change, "track_file", t.spec.name, old, value)
 
 
 __all__ = ["FileSpec", "FileStatus", "FileTracker", "Inotify", "file_spec_from_config",

@@ -32,6 +32,7 @@ from typing import Callable, Iterable, Mapping, Optional
 
 from ..host.events import LinkEvent, NetlinkEvents, Resync
 from ..host.netlink import Netlink, NetlinkQueryError
+from .registry import lookup, report_change
 
 log = logging.getLogger("fastvrrp.track.links")
 
@@ -143,10 +144,7 @@ class LinkTracker:
                           info.flags if info else 0, t.reported, t.pending)
 
     def _get(self, name: str) -> _Tracked:
-        try:
-            return self._links[name]
-        except KeyError:
-            raise KeyError("interface %r is not tracked" % (name,)) from None
+        return lookup(self._links, name, "interface %r is not tracked")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -293,11 +291,7 @@ class LinkTracker:
         if now_up:
             t.seen_up = True
         log.info("Netlink reports %s %s", t.name, "up" if now_up else "down")
-        if self._on_change is not None:
-            try:
-                self._on_change(t.name, old, now_up)
-            except Exception:
-                log.exception("on_change for interface %s failed", t.name)
+        report_change(log, self._on_change, "interface", t.name, old, now_up)
 
 
 def delays_from_config(config) -> dict[str, tuple[float, float]]:

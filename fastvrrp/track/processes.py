@@ -39,22 +39,26 @@ without recording it); a kernel-side socket filter drops thread and other
 events nobody here uses.
 
 The tracker reports quorum changes through `on_change(name, old_up, new_up)`;
-weights and FAULT are aggregate.py's business.
+weights and FAULT are aggregate.py's business.  The connector socket and its
+messages are procconn.py's, reading /proc procfs.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import errno
 import logging
 import math
 import os
 import random
 import socket
-import struct
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
+
+from .procconn import (PROC_CN_MCAST_IGNORE, RCVBUF, ConnectorUnavailable, listen_msg,
+                       open_connector, parse_message, proc_event_filter, set_rcvbuf)
+from .procfs import ProcInfo, parse_stat, read_proc, scan_proc
+from .registry import by_name, lookup, report_change
 
 log = logging.getLogger("fastvrrp.track.processes")
 
@@ -65,34 +69,8 @@ PARAM_MATCHES = (None, "exact", "initial", "partial")
 COMM_LEN = 15                    # TASK_COMM_LEN - 1
 SCAN_INTERVAL_S = 1.0
 ACK_TIMEOUT_S = 1.0
-RCVBUF = 1 << 20
 RCVBUF_MAX = 64 << 20
 BURST = 512                      # messages handled per readiness callback
-
-# linux/netlink.h, linux/connector.h, linux/cn_proc.h
-NETLINK_CONNECTOR = 11
-CN_IDX_PROC = 1
-CN_VAL_PROC = 1
-NLMSG_DONE = 3
-PROC_CN_MCAST_LISTEN = 1
-PROC_CN_MCAST_IGNORE = 2
-PROC_EVENT_NONE = 0x00000000
-PROC_EVENT_FORK = 0x00000001
-PROC_EVENT_EXEC = 0x00000002
-PROC_EVENT_COMM = 0x00000200
-PROC_EVENT_EXIT = 0x80000000
-SO_RCVBUFFORCE = 33
-SO_ATTACH_FILTER = 26
-
-_NLMSGHDR = struct.Struct("=IHHII")          # len, type, flags, seq, pid
-_CN_MSG = struct.Struct("=IIIIHH")           # idx, val, seq, ack, len, flags
-_EV_HDR = struct.Struct("=IIQ")              # what, cpu, timestamp_ns
-_OFF_CN = _NLMSGHDR.size                     # 16
-_OFF_EV = _OFF_CN + _CN_MSG.size             # 36
-_OFF_DATA = _OFF_EV + _EV_HDR.size           # 52
-_PAIR = struct.Struct("=II")
-_FORK = struct.Struct("=IIII")               # parent pid, parent tgid, child pid, child tgid
-_COMM = struct.Struct("=II16s")
 
 
 # ----------------------------------------------------------------- specs
@@ -208,170 +186,6 @@ def process_spec_from_config(tp) -> ProcessSpec:
                        tp.fork_delay_us / 1e6, tp.terminate_delay_us / 1e6)
 
 
-# ----------------------------------------------------------------- /proc
-
-
-def _read(path: str, size: int) -> Optional[bytes]:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, size)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def parse_stat(data: bytes) -> Optional[tuple[str, str, int]]:
-    """(comm, state, ppid) from a /proc/PID/stat line, or None if malformed."""
-    start = data.find(b"(")
-    end = data.rfind(b")")
-    if start < 0 or end < start:
-        return None
-    fields = data[end + 1:].split()
-    if len(fields) < 2:
-        return None
-    try:
-        ppid = int(fields[1])
-    except ValueError:
-        return None
-    return os.fsdecode(data[start + 1:end]), fields[0].decode("ascii", "replace"), ppid
-
-
-@dataclass(frozen=True, slots=True)
-class ProcInfo:
-    pid: int
-    ppid: int
-    comm: Optional[str]
-    cmdline: Optional[bytes]
-
-
-def scan_proc(proc: str = "/proc", *, cmdline_size: int = 0) -> list[ProcInfo]:
-    """Every live (non-zombie) process: comm and ppid, and the first
-    `cmdline_size` bytes of the command line when that is > 0."""
-    out = []
-    try:
-        entries = os.scandir(proc)
-    except OSError as exc:
-        log.error("cannot scan %s: %s", proc, exc.strerror)
-        return out
-    with entries:
-        for entry in entries:
-            name = entry.name
-            if not name.isdigit():
-                continue
-            stat = _read("%s/%s/stat" % (proc, name), 512)
-            parsed = parse_stat(stat) if stat else None
-            if parsed is None or parsed[1] == "Z":
-                continue                      # gone, or a zombie (keepalived skips those)
-            cmdline = None
-            if cmdline_size:
-                cmdline = _read("%s/%s/cmdline" % (proc, name), cmdline_size)
-                if cmdline is None:
-                    continue
-            out.append(ProcInfo(int(name), parsed[2], parsed[0], cmdline))
-    return out
-
-
-# ----------------------------------------------------------------- connector
-
-
-def _be(value: int) -> int:
-    """A host-order u32 as a classic-BPF absolute load sees it (network order)."""
-    return struct.unpack(">I", struct.pack("=I", value))[0]
-
-
-def proc_event_filter() -> bytes:
-    """Classic BPF: keep the subscription ack and process-level (not thread)
-    FORK / EXEC / COMM / EXIT events; drop everything else in the kernel."""
-    ld, jeq, jeqx, tax, ret = 0x20, 0x15, 0x1D, 0x07, 0x06
-    prog = [
-        (ld, 0, 0, _OFF_EV),                               # 0: what
-        (jeq, 8, 0, _be(PROC_EVENT_FORK)),                 # 1: -> 10
-        (jeq, 3, 0, _be(PROC_EVENT_EXEC)),                 # 2: -> 6
-        (jeq, 2, 0, _be(PROC_EVENT_EXIT)),                 # 3: -> 6
-        (jeq, 1, 0, _be(PROC_EVENT_COMM)),                 # 4: -> 6
-        (jeq, 8, 9, _be(PROC_EVENT_NONE)),                 # 5: -> 14 / 15
-        (ld, 0, 0, _OFF_DATA),                             # 6: pid
-        (tax, 0, 0, 0),                                    # 7
-        (ld, 0, 0, _OFF_DATA + 4),                         # 8: tgid
-        (jeqx, 4, 5, 0),                                   # 9: pid == tgid -> 14 / 15
-        (ld, 0, 0, _OFF_DATA + 8),                         # 10: child pid
-        (tax, 0, 0, 0),                                    # 11
-        (ld, 0, 0, _OFF_DATA + 12),                        # 12: child tgid
-        (jeqx, 0, 1, 0),                                   # 13: -> 14 / 15
-        (ret, 0, 0, 0xFFFFFFFF),                           # 14: keep
-        (ret, 0, 0, 0),                                    # 15: drop
-    ]
-    return b"".join(struct.pack("=HBBI", *insn) for insn in prog)
-
-
-def _attach_filter(sock: socket.socket, program: bytes) -> None:
-    buf = ctypes.create_string_buffer(program)
-    fprog = struct.pack("@HP", len(program) // 8, ctypes.addressof(buf))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
-
-
-def _set_rcvbuf(sock: socket.socket, size: int) -> None:
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
-    except OSError:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-
-
-def _listen_msg(op: int, seq: int, ack: int) -> bytes:
-    payload = struct.pack("=I", op)
-    cn = _CN_MSG.pack(CN_IDX_PROC, CN_VAL_PROC, seq, ack, len(payload), 0)
-    body = cn + payload
-    return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), NLMSG_DONE, 0, 0, 0) + body
-
-
-class ConnectorUnavailable(OSError):
-    """The proc connector cannot be used here; the message says why."""
-
-
-def open_connector(rcvbuf: int = RCVBUF) -> tuple[socket.socket, int, int]:
-    """A non-blocking proc-connector socket with the LISTEN request sent:
-    (socket, seq, ack) — the kernel's acknowledgement carries ack + 1."""
-    try:
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK
-                             | socket.SOCK_CLOEXEC, NETLINK_CONNECTOR)
-    except OSError as exc:
-        if exc.errno == errno.EPROTONOSUPPORT:
-            raise ConnectorUnavailable(exc.errno, "the kernel has no netlink connector "
-                                       "(CONFIG_CONNECTOR)") from None
-        raise ConnectorUnavailable(exc.errno, "cannot open the process-events socket: %s"
-                                   % exc.strerror) from None
-    try:
-        try:
-            sock.bind((0, CN_IDX_PROC))
-        except OSError as exc:
-            raise ConnectorUnavailable(exc.errno, "cannot join the process-events group: %s"
-                                       % exc.strerror) from None
-        try:
-            _set_rcvbuf(sock, rcvbuf)
-        except OSError as exc:
-            log.info("cannot set the process-events receive buffer: %s", exc.strerror)
-        try:
-            _attach_filter(sock, proc_event_filter())
-        except OSError as exc:
-            log.info("cannot attach the process-events socket filter: %s", exc.strerror)
-        seq, ack = random.getrandbits(32), random.getrandbits(31)
-        try:
-            sock.send(_listen_msg(PROC_CN_MCAST_LISTEN, seq, ack))
-        except OSError as exc:
-            why = ("this is not the initial network namespace" if exc.errno == errno.ECONNREFUSED
-                   else exc.strerror)
-            raise ConnectorUnavailable(exc.errno, "cannot subscribe to process events: %s"
-                                       % why) from None
-    except BaseException:
-        sock.close()
-        raise
-    return sock, seq, ack
-
-
 # ----------------------------------------------------------------- tracker
 
 
@@ -425,13 +239,8 @@ class ProcessTracker:
                 raise ValueError("%s must be a positive number of seconds, not %r" % (what, value))
         if isinstance(rcvbuf, bool) or not isinstance(rcvbuf, int) or rcvbuf <= 0:
             raise ValueError("rcvbuf must be a positive number of bytes, not %r" % (rcvbuf,))
-        self._tracked: dict[str, _Tracked] = {}
-        for spec in specs:
-            if not isinstance(spec, ProcessSpec):
-                raise ValueError("expected ProcessSpec, not %r" % (spec,))
-            if spec.name in self._tracked:
-                raise ValueError("vrrp_track_process %s is defined twice" % spec.name)
-            self._tracked[spec.name] = _Tracked(spec)
+        self._tracked: dict[str, _Tracked] = by_name(specs, ProcessSpec, "vrrp_track_process",
+                                                     _Tracked)
         self._on_change = on_change
         self._use_connector = use_connector
         self._scan_interval_s = float(scan_interval_s)
@@ -481,10 +290,7 @@ class ProcessTracker:
                              t.spec.quorum_max, pending)
 
     def _get(self, name: str) -> _Tracked:
-        try:
-            return self._tracked[name]
-        except KeyError:
-            raise KeyError("no vrrp_track_process named %r" % (name,)) from None
+        return lookup(self._tracked, name, "no vrrp_track_process named %r")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -536,7 +342,7 @@ class ProcessTracker:
         self._scan_timer = self._rescan_handle = None
         if self._sock is not None:
             try:
-                self._sock.send(_listen_msg(PROC_CN_MCAST_IGNORE, random.getrandbits(32), 0))
+                self._sock.send(listen_msg(PROC_CN_MCAST_IGNORE, random.getrandbits(32), 0))
             except OSError:
                 pass
             self._close_socket()
@@ -632,7 +438,7 @@ class ProcessTracker:
         if size != self._rcvbuf and self._sock is not None:
             self._rcvbuf = size
             try:
-                _set_rcvbuf(self._sock, size)
+                set_rcvbuf(self._sock, size)
             except OSError:
                 pass
         log.warning("track_process: process events were lost (receive buffer full) - "
@@ -640,42 +446,28 @@ class ProcessTracker:
         self._schedule_rescan()
 
     def _message(self, data: bytes) -> None:
-        if len(data) < _OFF_DATA:
+        event = parse_message(data)
+        if event is None:
             return
-        _len, nl_type, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, 0)
-        if nl_type != NLMSG_DONE:
-            return
-        idx, val, seq, ack, _clen, _cflags = _CN_MSG.unpack_from(data, _OFF_CN)
-        if idx != CN_IDX_PROC or val != CN_VAL_PROC:
-            return
-        what = _EV_HDR.unpack_from(data, _OFF_EV)[0]
-        if what == PROC_EVENT_NONE:
-            self._ack_received(data, seq, ack)
+        kind = event[0]
+        if kind == "ack":
+            self._ack_received(*event[1:])
             return
         self.events += 1
-        if what == PROC_EVENT_FORK and len(data) >= _OFF_DATA + _FORK.size:
-            _ppid, ptgid, cpid, ctgid = _FORK.unpack_from(data, _OFF_DATA)
-            if cpid == ctgid:
-                self.on_fork(ptgid, ctgid)
-        elif what == PROC_EVENT_EXEC and len(data) >= _OFF_DATA + _PAIR.size:
-            pid, tgid = _PAIR.unpack_from(data, _OFF_DATA)
-            if pid == tgid:
-                self.on_exec(tgid)
-        elif what == PROC_EVENT_COMM and len(data) >= _OFF_DATA + _COMM.size:
-            pid, tgid, comm = _COMM.unpack_from(data, _OFF_DATA)
-            if pid == tgid:
-                self.on_comm(tgid, os.fsdecode(comm.split(b"\0", 1)[0]))
-        elif what == PROC_EVENT_EXIT and len(data) >= _OFF_DATA + _PAIR.size:
-            pid, tgid = _PAIR.unpack_from(data, _OFF_DATA)
-            if pid == tgid:
-                self.on_exit(tgid)
+        if kind == "fork":
+            self.on_fork(*event[1:])
+        elif kind == "exec":
+            self.on_exec(*event[1:])
+        elif kind == "comm":
+            self.on_comm(*event[1:])
+        elif kind == "exit":
+            self.on_exit(*event[1:])
 
-    def _ack_received(self, data: bytes, seq: int, ack: int) -> None:
+    def _ack_received(self, ack: int, err: int) -> None:
         fut = self._acked
         # The kernel echoes our ack + 1 (its seq is its own event counter).
         if fut is None or fut.done() or ack != (self._ack + 1) & 0xFFFFFFFF:
             return                            # another listener's acknowledgement
-        err = struct.unpack_from("=I", data, _OFF_DATA)[0] if len(data) >= _OFF_DATA + 4 else 0
         if err:
             fut.set_exception(ConnectorUnavailable(err, "the kernel refused the process-events "
                                                    "subscription: %s" % os.strerror(err)))
@@ -694,11 +486,11 @@ class ProcessTracker:
         had = self._by_pid.get(pid, set())
         comm = cmdline = None
         if self._comm_specs:
-            raw = _read("%s/%d/comm" % (self._proc, pid), 64)
+            raw = read_proc("%s/%d/comm" % (self._proc, pid), 64)
             if raw is not None:
                 comm = os.fsdecode(raw.rstrip(b"\n"))
         if self._full_specs:
-            cmdline = _read("%s/%d/cmdline" % (self._proc, pid), self._cmdline_size)
+            cmdline = read_proc("%s/%d/cmdline" % (self._proc, pid), self._cmdline_size)
         if comm is None and cmdline is None:
             return                            # already gone: its exit event follows
         for t in self._comm_specs:
@@ -786,11 +578,7 @@ class ProcessTracker:
         t.up = now_up
         name = t.spec.name
         log.info("Quorum %s for tracked process %s", "gained" if now_up else "lost", name)
-        if self._on_change is not None:
-            try:
-                self._on_change(name, not now_up, now_up)
-            except Exception:
-                log.exception("on_change for vrrp_track_process %s failed", name)
+        report_change(log, self._on_change, "vrrp_track_process", name, not now_up, now_up)
 
 
 __all__ = ["ConnectorUnavailable", "ProcInfo", "ProcessSpec", "ProcessStatus", "ProcessTracker",

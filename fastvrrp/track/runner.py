@@ -412,11 +412,11 @@ class RunHandle:
         if stopped:
             # Whatever the leader did, nothing of this run may survive it.
             self._kill_group(signal.SIGKILL)
+        stopped_as = Outcome.TIMED_OUT if self._timed_out else Outcome.TERMINATED
         if os.WIFEXITED(status):
             code = os.WEXITSTATUS(status)
             if stopped:
-                return self._result(Outcome.TIMED_OUT if self._timed_out else Outcome.TERMINATED,
-                                    exit_status=code)
+                return self._result(stopped_as, exit_status=code)
             if self.spec.shell and code == 127:
                 log.error("Couldn't find command: %s", self.spec.command_string())
             elif self.spec.shell and code == 126:
@@ -425,8 +425,7 @@ class RunHandle:
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             if stopped:
-                return self._result(Outcome.TIMED_OUT if self._timed_out else Outcome.TERMINATED,
-                                    signal=sig)
+                return self._result(stopped_as, signal=sig)
             return self._result(Outcome.SIGNALED, signal=sig)
         return self._result(Outcome.LOST, error="unexpected wait status 0x%x" % status)
 

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
+from .registry import by_name, lookup, report_change
 from .risefall import RiseFall, ScriptState
 from .runner import SHUTDOWN_GRACE_S, ChildSpec, Outcome, RunResult
 
@@ -135,13 +136,8 @@ class ScriptTracker:
         self._runner = runner
         self._loop = loop if loop is not None else runner.loop
         self._on_change = on_change
-        self._scripts: dict[str, _Tracked] = {}
-        for defn in scripts:
-            if not isinstance(defn, TrackedScript):
-                raise ValueError("expected TrackedScript, not %r" % (defn,))
-            if defn.name in self._scripts:
-                raise ValueError("vrrp_script %s is defined twice" % defn.name)
-            self._scripts[defn.name] = _Tracked(defn)
+        self._scripts: dict[str, _Tracked] = by_name(scripts, TrackedScript, "vrrp_script",
+                                                     _Tracked)
         self._started = False
         self._stopped = False
 
@@ -164,10 +160,7 @@ class ScriptTracker:
                             t.handle is not None and not t.handle.done)
 
     def _get(self, name: str) -> _Tracked:
-        try:
-            return self._scripts[name]
-        except KeyError:
-            raise KeyError("no vrrp_script named %r" % (name,)) from None
+        return lookup(self._scripts, name, "no vrrp_script named %r")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -233,11 +226,7 @@ class ScriptTracker:
             log.info("VRRP_Script(%s) timed_out", name)
         else:
             log.info("VRRP_Script(%s) failed (%s)", name, result.describe())
-        if self._on_change is not None:
-            try:
-                self._on_change(name, old, new)
-            except Exception:
-                log.exception("on_change for vrrp_script %s failed", name)
+        report_change(log, self._on_change, "vrrp_script", name, old, new)
 
 
 __all__ = ["ScriptState", "ScriptStatus", "ScriptTracker", "TrackedScript", "script_from_config"]

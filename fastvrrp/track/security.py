@@ -438,6 +438,25 @@ def _resolve_ids(user, group, default: DefaultScriptUser, msgs: list[Message],
     return ids
 
 
+def _check_as_user(argv: tuple, user, group, default: DefaultScriptUser, msgs: list[Message],
+                   bad_user_text: str, no_default_text: str, use_symlink_paths: bool,
+                   path: Optional[str]):
+    """The script's user (its own, else the default) and check_script as that
+    user -> ((uid, gid), ScriptCheck), or None when no user can be set; the
+    messages go to `msgs`."""
+    ids = _resolve_ids(user, group, default, msgs, bad_user_text, no_default_text)
+    if ids is None:
+        return None
+    check = check_script(argv, ids[0], ids[1], script_security=default.script_security,
+                         use_symlink_paths=use_symlink_paths, path=path)
+    msgs.extend(check.messages)
+    return ids, check
+
+
+def _dropped(argv: tuple, msgs: list[Message]) -> VettedScript:
+    return VettedScript(argv, None, None, ScriptFlags.NONE, False, tuple(msgs))
+
+
 def _cmd_str(argv: Sequence[str]) -> str:
     return " ".join(w if i == 0 and w[:1] in "<>" and w else "'%s'" % w
                     for i, w in enumerate(argv))
@@ -453,15 +472,14 @@ def vet_track_script(name: str, argv: Sequence[str], user: Optional[str] = None,
     msgs: list[Message] = []
     if not argv or not argv[0]:
         msgs.append(_error("No script set for vrrp_script %s - removing" % name))
-        return VettedScript(argv, None, None, ScriptFlags.NONE, False, tuple(msgs))
-    ids = _resolve_ids(user, group, default, msgs,
-                       "Unable to set uid/gid for script %s" % _cmd_str(argv),
-                       "Unable to set default user for vrrp script %s - removing" % name)
-    if ids is None:
-        return VettedScript(argv, None, None, ScriptFlags.NONE, False, tuple(msgs))
-    check = check_script(argv, ids[0], ids[1], script_security=default.script_security,
-                         use_symlink_paths=use_symlink_paths, path=path)
-    msgs.extend(check.messages)
+        return _dropped(argv, msgs)
+    checked = _check_as_user(argv, user, group, default, msgs,
+                             "Unable to set uid/gid for script %s" % _cmd_str(argv),
+                             "Unable to set default user for vrrp script %s - removing" % name,
+                             use_symlink_paths, path)
+    if checked is None:
+        return _dropped(argv, msgs)
+    ids, check = checked
     if check.flags & ScriptFlags.INHIBIT:
         msgs.append(_error("Disabling track script %s due to insecure" % name))
     elif check.flags & ScriptFlags.NOTFOUND:
@@ -478,15 +496,14 @@ def vet_notify_script(kind: str, argv: Sequence[str], user: Optional[str] = None
     msgs: list[Message] = []
     if not argv or not argv[0]:
         msgs.append(_info("Unable to parse script '' - ignoring"))
-        return VettedScript(argv, None, None, ScriptFlags.NONE, False, tuple(msgs))
-    ids = _resolve_ids(user, group, default, msgs,
-                       "Invalid user/group for %s script %s - ignoring" % (kind, argv[0]),
-                       "Failed to set default user for %s script %s - ignoring" % (kind, argv[0]))
-    if ids is None:
-        return VettedScript(argv, None, None, ScriptFlags.NONE, False, tuple(msgs))
-    check = check_script(argv, ids[0], ids[1], script_security=default.script_security,
-                         use_symlink_paths=use_symlink_paths, path=path)
-    msgs.extend(check.messages)
+        return _dropped(argv, msgs)
+    checked = _check_as_user(argv, user, group, default, msgs,
+                             "Invalid user/group for %s script %s - ignoring" % (kind, argv[0]),
+                             "Failed to set default user for %s script %s - ignoring"
+                             % (kind, argv[0]), use_symlink_paths, path)
+    if checked is None:
+        return _dropped(argv, msgs)
+    ids, check = checked
     usable = not check.flags & (ScriptFlags.INHIBIT | ScriptFlags.NOTFOUND) and \
         bool(check.flags & ScriptFlags.EXECUTABLE)
     return VettedScript(check.argv, ids[0], ids[1], check.flags, usable, tuple(msgs))

@@ -17,22 +17,15 @@ same transitions.  The contract users' scripts depend on must be the same:
 
 import asyncio
 import os
-import shutil
 import stat
-import tempfile
 from collections import Counter
 
 import pytest
 
-pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
+from kalab import require_keepalived, work_dir
+from notifylab import FifoReader, make_recorder, recorded
 
-SEP = "|"
-RECORDER = """#!/bin/sh
-exec 9>>"%(log)s.lock"
-flock 9
-n=$(wc -l < "%(log)s" 2>/dev/null || echo 0)
-{ printf '%%s' "$n"; for a; do printf '|%%s' "$a"; done; printf '\\n'; } >> "%(log)s"
-"""
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
 CONFIG = """
 global_defs {
@@ -94,55 +87,15 @@ PLAN = [("GROUP", "G1", "BACKUP", 0),
         ("GROUP", "G1", "STOP", 0)]
 
 
-def _require_keepalived():
-    if shutil.which("keepalived") or os.access("/usr/sbin/keepalived", os.X_OK):
-        return
-    if os.environ.get("FASTVRRP_REQUIRE_INTEROP") == "1":
-        pytest.fail("keepalived is not installed and FASTVRRP_REQUIRE_INTEROP=1")
-    pytest.skip("keepalived is not installed")
-
-
 @pytest.fixture
 def work():
-    d = tempfile.mkdtemp(prefix="fastvrrp-ka-notify-")
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d)
+    with work_dir("fastvrrp-ka-notify-") as d:
+        yield d
 
 
 def _recorded(log):
-    try:
-        with open(log) as fh:
-            return [tuple(line.split(SEP)[1:]) for line in fh.read().splitlines()]
-    except FileNotFoundError:
-        return []
-
-
-class _Reader:
-    """Holds FIFO `path` open for reading (non-blocking) and collects lines."""
-
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        self.data = b""
-
-    def lines(self):
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            self.data += chunk
-        return self.data.decode().splitlines()
-
-    def take(self):
-        out = self.lines()
-        self.data = b""
-        return out
-
-    def close(self):
-        os.close(self.fd)
+    """The recorded calls' argv, in file order."""
+    return [args for _seq, args in recorded(log)]
 
 
 def _keepalived(work, config_text, reader, log):
@@ -201,19 +154,15 @@ def _fastvrrp(work, config_text, reader, log):
 
 
 def test_same_scripts_argv_and_fifo_lines_as_keepalived(work):
-    _require_keepalived()
+    require_keepalived()
     from fastvrrp.bench.keepalived_proc import keepalived_version
     assert keepalived_version() == "2.2.7"
 
-    log = os.path.join(work, "rec.log")
-    rec = os.path.join(work, "rec.sh")
-    with open(rec, "w") as fh:
-        fh.write(RECORDER % dict(log=log))
-    os.chmod(rec, 0o755)
+    rec, log = make_recorder(work)
     config_text = CONFIG % dict(d=work, rec=rec)
     global_fifo = os.path.join(work, "global.fifo")
     os.mkfifo(global_fifo, 0o600)     # exists before: neither daemon may remove it
-    reader = _Reader(global_fifo)
+    reader = FifoReader(global_fifo)
     try:
         ka_st, ka_lines, ka_runs, ka_left = _keepalived(work, config_text, reader, log)
         os.rename(log, log + ".keepalived")

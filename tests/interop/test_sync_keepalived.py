@@ -30,53 +30,15 @@ import tempfile
 
 import pytest
 
+from kalab import console_messages, require_keepalived
+from notifylab import FifoReader
+
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 
-_STAMP = re.compile(r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}: (.*)$")
 _MEMBER_LINE = re.compile(r"^\((VI_\d)\) (Entering \w+ STATE(?: \(init\))?|Receive advertisement timeout"
                           r"|Backup received priority 0 advertisement|setting VIPs\.|removing VIPs\."
                           r"|sent 0 priority|Master received advert from .*)$")
 _GROUP_LINE = re.compile(r"^VRRP_Group\(G1\)[: ].*$")
-
-
-def _require_keepalived():
-    if shutil.which("keepalived") or os.access("/usr/sbin/keepalived", os.X_OK):
-        return
-    if os.environ.get("FASTVRRP_REQUIRE_INTEROP") == "1":
-        pytest.fail("keepalived is not installed and FASTVRRP_REQUIRE_INTEROP=1")
-    pytest.skip("keepalived is not installed")
-
-
-class _FifoReader:
-    """A FIFO we create and hold open for reading (non-blocking)."""
-
-    def __init__(self, path):
-        os.mkfifo(path, 0o600)
-        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        self.data = b""
-
-    def lines(self):
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            self.data += chunk
-        return self.data.decode().splitlines()
-
-    def close(self):
-        os.close(self.fd)
-
-
-def _log_lines(text):
-    out = []
-    for line in text.splitlines():
-        m = _STAMP.match(line)
-        if m:
-            out.append(m.group(1))
-    return out
 
 
 def _per_member(lines):
@@ -106,7 +68,7 @@ def _run_keepalived(steps, conf, work):
         lab.star(("a", "b"), links_per_node=2, ipv6=False)
         try:
             for node in ("a", "b"):
-                readers[node] = _FifoReader(os.path.join(work, "%s.fifo" % node))
+                readers[node] = FifoReader(os.path.join(work, "%s.fifo" % node), create=True)
             netlink_seen = {}
             for s in steps:
                 kind, node = s[0], s[1]
@@ -149,7 +111,7 @@ def _run_keepalived(steps, conf, work):
 
 
 def test_a_sync_group_fails_over_together_as_keepalived_does():
-    _require_keepalived()
+    require_keepalived()
     from fastvrrp.bench.keepalived_proc import keepalived_version
     assert keepalived_version() == "2.2.7"
     from unit.vrrp.sync_harness import (SCENARIO_STEPS, notifier_lines, run_scenario,
@@ -164,7 +126,7 @@ def test_a_sync_group_fails_over_together_as_keepalived_does():
             ours = notifier_lines(routed, "G1", node.group.members, work)
             assert split_episodes(ours) == split_episodes(ka_fifo[name]), (name, ours, ka_fifo[name])
 
-            ka_members, ka_group, ka_yield = _per_member(_log_lines(ka_logs[name]))
+            ka_members, ka_group, ka_yield = _per_member(console_messages(ka_logs[name]))
             our_lines = [r.action.text for r in routed if type(r.action).__name__ == "Log"]
             fv_members, fv_group, fv_yield = _per_member(our_lines)
             assert fv_group == ka_group, name

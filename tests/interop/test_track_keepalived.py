@@ -10,8 +10,6 @@ The log lines must be the same, in the same order.
 import logging
 import os
 import re
-import shutil
-import tempfile
 
 import pytest
 
@@ -19,6 +17,8 @@ from fastvrrp.track.runner import ChildSpec, ScriptRunner
 from fastvrrp.track.scripts import ScriptTracker, TrackedScript
 from fastvrrp.track.security import (DefaultScriptUser, ScriptFlags, security_summary,
                                      vet_track_script)
+
+from kalab import console_messages, require_keepalived, work_dir
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 
@@ -72,20 +72,10 @@ SECURITY_LINE = re.compile(r"(Unsafe permissions|WARNING - script|Script \S+ can
                            r"Disabling track script|SECURITY VIOLATION)")
 
 
-def _require_keepalived():
-    if shutil.which("keepalived") or os.access("/usr/sbin/keepalived", os.X_OK):
-        return
-    if os.environ.get("FASTVRRP_REQUIRE_INTEROP") == "1":
-        pytest.fail("keepalived is not installed and FASTVRRP_REQUIRE_INTEROP=1")
-    pytest.skip("keepalived is not installed")
-
-
 @pytest.fixture
 def script_dir():
-    d = tempfile.mkdtemp(prefix="fastvrrp-ka-track-")
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d)
+    with work_dir("fastvrrp-ka-track-") as d:
+        yield d
 
 
 def _files(d, tag):
@@ -134,17 +124,7 @@ def _keepalived_lines(files):
             assert ka.running(), ka.log()
         finally:
             ka.stop()
-        return _messages(ka.log())
-
-
-def _messages(log_text):
-    out = []
-    for line in log_text.splitlines():
-        # "Wed Nov 25 21:28:02 2026: text"
-        match = re.match(r"^\w{3} \w{3} +\d+ [\d:]{8} \d{4}: (.*)$", line)
-        if match:
-            out.append(match.group(1))
-    return out
+        return console_messages(ka.log())
 
 
 def _fastvrrp_lines(files, caplog):
@@ -172,7 +152,7 @@ def _fastvrrp_lines(files, caplog):
 
 
 def test_rise_fall_and_security_lines_match_keepalived(script_dir, caplog):
-    _require_keepalived()
+    require_keepalived()
     ka_files = _files(script_dir, "ka")
     ka = _keepalived_lines(ka_files)
 

@@ -8,24 +8,20 @@ import errno
 import socket
 
 import pytest
-import uvloop
 from pyroute2.netlink.rtnl import RTM_NEWROUTE
 
-from fastvrrp.bench import netns
 from fastvrrp.bench.keepalived_proc import Keepalived
 from fastvrrp.bench.waitfor import wait_for
 from fastvrrp.host.netlink import ABSENT, DONE, EXISTS, FAILED, Netlink
+from fastvrrp.host.nlrequest import collect
 from fastvrrp.host.nlsocket import IPRoute
 from fastvrrp.host.routes import (Nexthop, RouteMsg, RouteSet, RouteSpec, add_route,
                                   cleanup_stale_routes)
 from fastvrrp.host.rules import RuleSet, RuleSpec
 
+from hostlab import dump_rules, remove_only_ours, run_in, spare_link
+
 pytestmark = pytest.mark.netns
-
-
-def run_in(ns, coro_fn):
-    with netns.inside(ns):
-        return uvloop.run(coro_fn())
 
 
 async def dump_routes():
@@ -33,8 +29,7 @@ async def dump_routes():
     ipr = IPRoute()
     ipr.marshal.msg_map[RTM_NEWROUTE] = RouteMsg
     try:
-        answer = await ipr.route("dump")
-        return [m async for m in answer] if hasattr(answer, "__aiter__") else list(answer)
+        return await collect(await ipr.route("dump"))
     finally:
         ipr.close()
 
@@ -148,15 +143,7 @@ def test_remove_only_ours_and_absent_is_not_an_error(star):
         async with Netlink() as nl:
             for spec in (admin_same, admin_other):
                 assert (await add_route(nl, spec.to_netlink({"eth0": a.ifindex}))).changed
-            routes = RouteSet(nl, mine, name="VI_1")
-            added = await routes.add_all()
-            held = [routes.holds(s) for s in mine]
-            removed = await routes.remove_all()
-            after_remove = await dump_routes()
-            removed_again = await routes.remove_all()
-            forced = await routes.remove_all(force=True)
-            after_force = await dump_routes()
-            return added, held, removed, after_remove, removed_again, forced, after_force
+            return await remove_only_ours(RouteSet(nl, mine, name="VI_1"), mine, dump_routes)
 
     added, held, removed, after_remove, removed_again, forced, after_force = run_in(a.ns, main)
     assert [o.status for o in added] == [EXISTS, DONE, DONE] and all(o.ok for o in added)
@@ -179,23 +166,17 @@ def test_kernel_refusals_and_vanished_interfaces_are_outcomes(star):
     a = links["a"]
 
     async def main():
-        ipr = IPRoute()
-        try:
-            await ipr.link("add", ifname="vx0", kind="veth", peer="vx1")
-            async with Netlink() as nl:
-                vx0 = await nl.link("vx0")
-                await ipr.link("set", index=vx0.index, state="up")
-                by_name = RouteSet(nl, [RouteSpec("192.168.70.0/24", dev="vx0")], name="VI_2")
-                unreachable_gw = RouteSet(nl, [RouteSpec("192.168.71.0/24", via="172.31.0.1",
-                                                         dev="eth0")], name="VI_3")
-                first = await by_name.add_all() + await unreachable_gw.add_all()
-                await ipr.link("del", index=vx0.index)
-                removed = await by_name.remove_all()
-                readd = await by_name.add_all()
-                missing = await RouteSet(nl, [RouteSpec("10.9.0.0/16", dev="nosuch0")]).add_all()
-                return first, removed, readd, missing, by_name.added
-        finally:
-            ipr.close()
+        async with spare_link() as (ipr, nl, vx0):
+            await ipr.link("set", index=vx0.index, state="up")
+            by_name = RouteSet(nl, [RouteSpec("192.168.70.0/24", dev="vx0")], name="VI_2")
+            unreachable_gw = RouteSet(nl, [RouteSpec("192.168.71.0/24", via="172.31.0.1",
+                                                     dev="eth0")], name="VI_3")
+            first = await by_name.add_all() + await unreachable_gw.add_all()
+            await ipr.link("del", index=vx0.index)
+            removed = await by_name.remove_all()
+            readd = await by_name.add_all()
+            missing = await RouteSet(nl, [RouteSpec("10.9.0.0/16", dev="nosuch0")]).add_all()
+            return first, removed, readd, missing, by_name.added
 
     first, removed, readd, missing, still = run_in(a.ns, main)
     assert first[0].status == DONE
@@ -310,18 +291,6 @@ def _rule_view(msg):
     return tuple(sorted((k, str(v)) for k, v in msg["attrs"])) + (
         msg["family"], msg["table"], msg["action"], msg["flags"], msg["tos"], msg["src_len"],
         msg["dst_len"])
-
-
-async def dump_rules():
-    ipr = IPRoute()
-    try:
-        out = []
-        for family in (socket.AF_INET, socket.AF_INET6):
-            answer = await ipr.rule("dump", family=family)
-            out += [m async for m in answer] if hasattr(answer, "__aiter__") else list(answer)
-        return out
-    finally:
-        ipr.close()
 
 
 def _state(ns, prefixes):

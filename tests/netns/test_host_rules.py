@@ -7,34 +7,16 @@ import errno
 import socket
 
 import pytest
-import uvloop
 
-from fastvrrp.bench import netns
 from fastvrrp.host.netlink import ABSENT, DONE, EXISTS, FAILED, Netlink
-from fastvrrp.host.nlsocket import IPRoute
 from fastvrrp.host.rules import (FIB_RULE_INVERT, FR_ACT_BLACKHOLE, FR_ACT_GOTO, FR_ACT_NOP,
                                  FR_ACT_PROHIBIT, FR_ACT_TO_TBL, FR_ACT_UNREACHABLE,
                                  PreferenceAllocator, RuleSet, RuleSpec, add_rule,
                                  cleanup_stale_rules)
 
+from hostlab import dump_rules, remove_only_ours, run_in
+
 pytestmark = pytest.mark.netns
-
-
-def run_in(ns, coro_fn):
-    with netns.inside(ns):
-        return uvloop.run(coro_fn())
-
-
-async def dump_rules():
-    ipr = IPRoute()
-    try:
-        out = []
-        for family in (socket.AF_INET, socket.AF_INET6):
-            answer = await ipr.rule("dump", family=family)
-            out += [m async for m in answer] if hasattr(answer, "__aiter__") else list(answer)
-        return out
-    finally:
-        ipr.close()
 
 
 def by_pref(rules, family=socket.AF_INET):
@@ -117,15 +99,7 @@ def test_remove_only_ours_and_absent_is_not_an_error(lab):
         async with Netlink() as nl:
             for spec in (admin_same, admin_other):
                 assert (await add_rule(nl, spec.to_netlink())).changed
-            rules = RuleSet(nl, mine, name="VI_1")
-            added = await rules.add_all()
-            held = [rules.holds(s) for s in mine]
-            removed = await rules.remove_all()
-            after_remove = await dump_rules()
-            removed_again = await rules.remove_all()
-            forced = await rules.remove_all(force=True)
-            after_force = await dump_rules()
-            return added, held, removed, after_remove, removed_again, forced, after_force
+            return await remove_only_ours(RuleSet(nl, mine, name="VI_1"), mine, dump_rules)
 
     added, held, removed, after_remove, removed_again, forced, after_force = run_in(a.ns, main)
     assert [o.status for o in added] == [EXISTS, DONE, DONE]

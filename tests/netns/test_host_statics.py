@@ -4,30 +4,24 @@ import ipaddress
 import socket
 
 import pytest
-import uvloop
 
-from fastvrrp.bench import netns
 from fastvrrp.host.addrspec import VipSpec
 from fastvrrp.host.netlink import ABSENT, DONE, Netlink
+from fastvrrp.host.nlrequest import collect
 from fastvrrp.host.nlsocket import IPRoute
 from fastvrrp.host.routes import RouteSpec, add_route
 from fastvrrp.host.rules import RuleSpec, add_rule
 from fastvrrp.host.statics import Statics
 
+from hostlab import run_in
+
 pytestmark = pytest.mark.netns
-
-
-def run_in(ns, coro_fn):
-    with netns.inside(ns):
-        return uvloop.run(coro_fn())
 
 
 async def host_state(ifindex):
     """(addresses on ifindex, IPv4 main-table route destinations, IPv4 rule preferences)."""
     ipr = IPRoute()
     try:
-        async def collect(answer):
-            return [m async for m in answer] if hasattr(answer, "__aiter__") else list(answer)
         async with Netlink() as nl:
             addrs = {ipaddress.ip_address(a.address) for a in await nl.addresses(ifindex)}
         routes = {(r.get_attr("RTA_DST"), r["dst_len"], r["proto"])

@@ -9,22 +9,16 @@ import ipaddress
 import socket
 
 import pytest
-import uvloop
 
-from fastvrrp.bench import netns
 from fastvrrp.host.addrspec import (IFA_F_DEPRECATED, IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR,
                                     IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFAPROT_FASTVRRP,
                                     INFINITY_LIFE_TIME, VipSpec)
 from fastvrrp.host.netlink import ABSENT, DONE, EXISTS, FAILED, Netlink
-from fastvrrp.host.nlsocket import IPRoute
 from fastvrrp.host.vips import VipSet, address_key, cleanup_by_proto, cleanup_stale
 
+from hostlab import run_in, spare_link
+
 pytestmark = pytest.mark.netns
-
-
-def run_in(ns, coro_fn):
-    with netns.inside(ns):
-        return uvloop.run(coro_fn())
 
 
 def by_address(infos):
@@ -138,22 +132,16 @@ def test_vanished_interface_gives_failures_not_exceptions(star):
     a = links["a"]
 
     async def main():
-        ipr = IPRoute()
-        try:
-            await ipr.link("add", ifname="vx0", kind="veth", peer="vx1")
-            async with Netlink() as nl:
-                vx0 = await nl.link("vx0")
-                by_name = VipSet(nl, [VipSpec("10.7.0.1/24", ifname="vx0")], name="VI_2")
-                by_index = VipSet(nl, [VipSpec("10.7.0.2/24", ifindex=vx0.index)], name="VI_3")
-                first = await by_name.add_all() + await by_index.add_all()
-                await ipr.link("del", index=vx0.index)
-                removed = await by_name.remove_all() + await by_index.remove_all()
-                readd_name = await by_name.add_all()
-                readd_index = await by_index.add_all()
-                gone = await nl.link(vx0.index)
-                return first, removed, by_name.added, readd_name, readd_index, gone
-        finally:
-            ipr.close()
+        async with spare_link() as (ipr, nl, vx0):
+            by_name = VipSet(nl, [VipSpec("10.7.0.1/24", ifname="vx0")], name="VI_2")
+            by_index = VipSet(nl, [VipSpec("10.7.0.2/24", ifindex=vx0.index)], name="VI_3")
+            first = await by_name.add_all() + await by_index.add_all()
+            await ipr.link("del", index=vx0.index)
+            removed = await by_name.remove_all() + await by_index.remove_all()
+            readd_name = await by_name.add_all()
+            readd_index = await by_index.add_all()
+            gone = await nl.link(vx0.index)
+            return first, removed, by_name.added, readd_name, readd_index, gone
 
     first, removed, held, readd_name, readd_index, gone = run_in(a.ns, main)
     assert [o.status for o in first] == [DONE, DONE]

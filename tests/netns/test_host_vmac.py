@@ -13,27 +13,24 @@ import subprocess
 import sys
 
 import pytest
-import uvloop
 
 from fastvrrp.bench import netns
 from fastvrrp.bench.keepalived_proc import Keepalived
 from fastvrrp.bench.waitfor import wait_for
 from fastvrrp.host.addrspec import IFA_F_DEPRECATED, IFA_F_NODAD, VipSpec
 from fastvrrp.host.netlink import ABSENT, DONE, EXISTS, FAILED, Netlink
+from fastvrrp.host.nlrequest import collect
 from fastvrrp.host.nlsocket import IPRoute
 from fastvrrp.host.vips import VipSet
 from fastvrrp.host.vmac import (Sysctl, VmacManager, VmacSpec, cleanup_stale_vmacs,
                                 eui64_linklocal)
 
+from hostlab import run_in
+
 pytestmark = pytest.mark.netns
 
 VMAC_KEYS = ("arp_ignore", "arp_filter", "accept_local", "rp_filter", "promote_secondaries")
 BASE_KEYS = ("arp_ignore", "arp_filter", "rp_filter")
-
-
-def run_in(ns, coro_fn):
-    with netns.inside(ns):
-        return uvloop.run(coro_fn())
 
 
 def prepare(lab, node, link):
@@ -58,9 +55,7 @@ def sysctls(ns, ifnames):
 async def links_raw():
     ipr = IPRoute()
     try:
-        answer = await ipr.link("dump")
-        return {m.get_attr("IFLA_IFNAME"): m for m in (
-            [x async for x in answer] if hasattr(answer, "__aiter__") else list(answer))}
+        return {m.get_attr("IFLA_IFNAME"): m for m in await collect(await ipr.link("dump"))}
     finally:
         ipr.close()
 

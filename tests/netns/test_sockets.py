@@ -26,17 +26,13 @@ from fastvrrp.daemon.sock_source import NoSourceAddress, source_address
 from fastvrrp.host.netlink import Netlink
 from fastvrrp.reference import packet as codec
 
+from hostlab import call_in
+
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "keepalived-2.2.7"
 GROUP4, GROUP6 = proto.VRRP_GROUP_IPV4, proto.VRRP_GROUP_IPV6
 
 
 # -- helpers -----------------------------------------------------------------
-def opened(ns, opener, *args, **kwargs):
-    """A socket opened inside namespace `ns`."""
-    with netns.inside(ns):
-        return opener(*args, **kwargs)
-
-
 def wait_packets(vsock, count=1, timeout=5.0):
     """Receive until `count` datagrams arrived on `vsock` (select, not sleep)."""
     got = []
@@ -119,9 +115,9 @@ def test_ipv4_multicast_reaches_only_the_socket_of_its_interface(lab):
     sender does not hear itself (IP_MULTICAST_LOOP 0)."""
     links = lab.star(("a", "b"), links_per_node=2)
     (a0, a1), (b0, b1) = links["a"], links["b"]
-    rx = {l.ifindex: opened(b0.ns, sockets.open_rx_v4, l.ifname) for l in (b0, b1)}
-    own = opened(a1.ns, sockets.open_rx_v4, a1.ifindex)
-    tx = {l.ifname: opened(a0.ns, sockets.open_tx_v4, l.ifname) for l in (a0, a1)}
+    rx = {l.ifindex: call_in(b0.ns, sockets.open_rx_v4, l.ifname) for l in (b0, b1)}
+    own = call_in(a1.ns, sockets.open_rx_v4, a1.ifindex)
+    tx = {l.ifname: call_in(a0.ns, sockets.open_tx_v4, l.ifname) for l in (a0, a1)}
     try:
         assert sockets.send_v4(tx["eth0"], v3_ipv4(10, a0.ip4))
         assert sockets.send_v4(tx["eth1"], v3_ipv4(11, a1.ip4))
@@ -145,10 +141,10 @@ def test_ipv4_multicast_reaches_only_the_socket_of_its_interface(lab):
 def test_ipv4_unicast_and_multicast_sockets_split_the_traffic(star):
     lab, links = star
     a, b = links["a"], links["b"]
-    mc = opened(b.ns, sockets.open_rx_v4, b.ifname)
-    uc = opened(b.ns, sockets.open_rx_v4, b.ifname, None, source=b.ip4)
-    tx_mc = opened(a.ns, sockets.open_tx_v4, a.ifname)
-    tx_uc = opened(a.ns, sockets.open_tx_v4, a.ifname, multicast=False)
+    mc = call_in(b.ns, sockets.open_rx_v4, b.ifname)
+    uc = call_in(b.ns, sockets.open_rx_v4, b.ifname, None, source=b.ip4)
+    tx_mc = call_in(a.ns, sockets.open_tx_v4, a.ifname)
+    tx_uc = call_in(a.ns, sockets.open_tx_v4, a.ifname, multicast=False)
     try:
         assert sockets.send_v4(tx_uc, v3_ipv4(21, a.ip4, dst=b.ip4, ttl=64), ident=7)
         assert sockets.send_v4(tx_mc, v3_ipv4(20, a.ip4))
@@ -177,9 +173,9 @@ def test_unicast_receive_is_bound_to_its_interface(lab):
     links = lab.star(("a", "b"), links_per_node=2)
     a1 = links["a"][1]
     b0, b1 = links["b"]
-    on0 = opened(b0.ns, sockets.open_rx_v4, b0.ifname, None, source=b0.ip4)
-    on1 = opened(b0.ns, sockets.open_rx_v4, b1.ifname, None, source=b0.ip4)
-    tx = opened(a1.ns, sockets.open_tx_v4, a1.ifname, multicast=False)
+    on0 = call_in(b0.ns, sockets.open_rx_v4, b0.ifname, None, source=b0.ip4)
+    on1 = call_in(b0.ns, sockets.open_rx_v4, b1.ifname, None, source=b0.ip4)
+    tx = call_in(a1.ns, sockets.open_tx_v4, a1.ifname, multicast=False)
     try:
         assert sockets.send_v4(tx, v3_ipv4(22, a1.ip4, dst=b0.ip4))
         (pkt,) = wait_packets(on1)
@@ -195,7 +191,7 @@ def test_an_unconfigured_unicast_source_fails_like_keepalived(star):
     lab, links = star
     b = links["b"]
     with pytest.raises(sockets.SocketSetupError, match="not configured") as info:
-        opened(b.ns, sockets.open_rx_v4, b.ifname, None, source="10.0.0.99")
+        call_in(b.ns, sockets.open_rx_v4, b.ifname, None, source="10.0.0.99")
     assert info.value.errno == errno.EADDRNOTAVAIL
 
 
@@ -204,9 +200,9 @@ def test_an_unconfigured_unicast_source_fails_like_keepalived(star):
 def test_ipv6_multicast_comes_from_the_link_local_with_hop_limit_255(lab):
     links = lab.star(("a", "b"), links_per_node=2)
     (a0, a1), (b0, b1) = links["a"], links["b"]
-    rx = {l.ifindex: opened(b0.ns, sockets.open_rx_v6, l.ifindex) for l in (b0, b1)}
-    own = opened(a1.ns, sockets.open_rx_v6, a1.ifname)
-    tx = {l.ifname: opened(a0.ns, sockets.open_tx_v6, l.ifname) for l in (a0, a1)}
+    rx = {l.ifindex: call_in(b0.ns, sockets.open_rx_v6, l.ifindex) for l in (b0, b1)}
+    own = call_in(a1.ns, sockets.open_rx_v6, a1.ifname)
+    tx = {l.ifname: call_in(a0.ns, sockets.open_tx_v6, l.ifname) for l in (a0, a1)}
     try:
         assert sockets.send_v6(tx["eth0"], v3_ipv6(30, a0.ipv6_ll), a0.ipv6_ll)
         assert sockets.send_v6(tx["eth1"], v3_ipv6(31, a1.ipv6_ll), a1.ipv6_ll)
@@ -227,9 +223,9 @@ def test_ipv6_multicast_comes_from_the_link_local_with_hop_limit_255(lab):
 def test_ipv6_unicast_with_a_per_packet_hop_limit(star):
     lab, links = star
     a, b = links["a"], links["b"]
-    mc = opened(b.ns, sockets.open_rx_v6, b.ifname)
-    uc = opened(b.ns, sockets.open_rx_v6, b.ifname, None, source=b.ip6)
-    tx = opened(a.ns, sockets.open_tx_v6, a.ifname, multicast=False)
+    mc = call_in(b.ns, sockets.open_rx_v6, b.ifname)
+    uc = call_in(b.ns, sockets.open_rx_v6, b.ifname, None, source=b.ip6)
+    tx = call_in(a.ns, sockets.open_tx_v6, a.ifname, multicast=False)
     try:
         assert sockets.send_v6(tx, v3_ipv6(40, a.ip6, dst=b.ip6), a.ip6, b.ip6)
         assert sockets.send_v6(tx, v3_ipv6(41, a.ip6, dst=b.ip6), a.ip6, b.ip6, hop_limit=7)
@@ -251,8 +247,8 @@ def test_an_oversized_datagram_is_counted_and_skipped(star):
     fragments and reassembles it, recv_batch counts it truncated and goes on."""
     lab, links = star
     a, b = links["a"], links["b"]
-    rx = opened(b.ns, sockets.open_rx_v6, b.ifname)
-    tx = opened(a.ns, sockets.open_tx_v6, a.ifname)
+    rx = call_in(b.ns, sockets.open_rx_v6, b.ifname)
+    tx = call_in(a.ns, sockets.open_tx_v6, a.ifname)
     try:
         big = bytearray(v3_ipv6(42, a.ipv6_ll)) + bytes(5000)
         assert sockets.send_v6(tx, big, a.ipv6_ll)
@@ -271,9 +267,9 @@ def test_an_oversized_datagram_is_counted_and_skipped(star):
 def test_wrong_use_of_a_socket_is_a_clear_error(star):
     lab, links = star
     a = links["a"]
-    rx = opened(a.ns, sockets.open_rx_v4, a.ifname)
-    tx4 = opened(a.ns, sockets.open_tx_v4, a.ifname)
-    tx6 = opened(a.ns, sockets.open_tx_v6, a.ifname)
+    rx = call_in(a.ns, sockets.open_rx_v4, a.ifname)
+    tx4 = call_in(a.ns, sockets.open_tx_v4, a.ifname)
+    tx6 = call_in(a.ns, sockets.open_tx_v6, a.ifname)
     good = v3_ipv4(1, a.ip4)
     bad_length = bytearray(good)
     bad_length[3] += 1
@@ -322,9 +318,9 @@ def test_capture_shows_keepalived_headers_and_the_recorded_bytes(lab):
     k, p = links["k"][0], links["p"][0]
     assert k.ip4 == "192.168.16.128"
     cap = lab.capture("sw", "br0")
-    tx4 = opened(k.ns, sockets.open_tx_v4, k.ifname)
-    tx4u = opened(k.ns, sockets.open_tx_v4, k.ifname, multicast=False)
-    tx6 = opened(k.ns, sockets.open_tx_v6, k.ifname)
+    tx4 = call_in(k.ns, sockets.open_tx_v4, k.ifname)
+    tx4u = call_in(k.ns, sockets.open_tx_v4, k.ifname, multicast=False)
+    tx6 = call_in(k.ns, sockets.open_tx_v6, k.ifname)
     recorded = [_vector(n) for n in ("v2-ipv4-pass", "v3-ipv4", "v3-ipv4-unicast")]
     try:
         ident = 0
@@ -373,8 +369,8 @@ def test_membership_by_ifindex_is_left_on_close(star):
     group4 = "120000E0"                                   # 224.0.0.18, as /proc/net/igmp prints it
     group6 = "ff020000000000000000000000000012"
     assert group4 not in igmp_groups(b.ns)
-    rx4 = opened(b.ns, sockets.open_rx_v4, b.ifname)
-    rx6 = opened(b.ns, sockets.open_rx_v6, b.ifname)
+    rx4 = call_in(b.ns, sockets.open_rx_v4, b.ifname)
+    rx6 = call_in(b.ns, sockets.open_rx_v6, b.ifname)
     joined4 = igmp_groups(b.ns)
     assert group4 in joined4.split("%d\t%s" % (b.ifindex, b.ifname))[1]
     assert any(line.split()[1] == b.ifname and line.split()[2] == group6
@@ -395,8 +391,8 @@ def test_receive_buffer_is_forced_past_rmem_max(star):
     b = links["b"]
     with open("/proc/sys/net/core/rmem_max") as fh:
         rmem_max = int(fh.read())
-    rx = opened(b.ns, sockets.open_rx_v4, b.ifname)
-    small = opened(b.ns, sockets.open_rx_v6, b.ifname, rcvbuf=0)
+    rx = call_in(b.ns, sockets.open_rx_v4, b.ifname)
+    small = call_in(b.ns, sockets.open_rx_v6, b.ifname, rcvbuf=0)
     try:
         assert rx.rcvbuf == rx.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         assert rx.rcvbuf >= 2 * sockets.DEFAULT_RCVBUF > rmem_max
@@ -413,7 +409,7 @@ def test_send_failures_are_counted_not_raised(star):
     lab, links = star
     a = links["a"]
     ipr = lab.iproute(a.node)
-    tx = opened(a.ns, sockets.open_tx_v4, a.ifname)
+    tx = call_in(a.ns, sockets.open_tx_v4, a.ifname)
     try:
         ipr.tc("add", "tbf", index=a.ifindex, handle="1:", rate="8kbit", burst=1600,
                latency="10s")
@@ -436,7 +432,7 @@ def test_send_failures_are_counted_not_raised(star):
 def test_receive_socket_of_a_vanished_interface_reports_nothing_and_closes(star):
     lab, links = star
     b = links["b"]
-    rx = opened(b.ns, sockets.open_rx_v4, b.ifname)
+    rx = call_in(b.ns, sockets.open_rx_v4, b.ifname)
     lab.iproute(b.node).link("del", index=b.ifindex)
     assert sockets.recv_batch(rx, 4) == []
     rx.close()                                            # leaving the group fails quietly

@@ -21,7 +21,6 @@ Waits are on log lines and captured frames (wait_for); the one sleep is the
 import os
 import re
 import select
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -29,12 +28,14 @@ from dataclasses import dataclass
 import pytest
 
 from fastvrrp import proto
-from fastvrrp.bench import netns
 from fastvrrp.bench.keepalived_proc import Keepalived
 from fastvrrp.bench.vrrpview import AdvertError, decode_frame
 from fastvrrp.bench.waitfor import wait_for
 from fastvrrp.daemon import sockets
 from fastvrrp.reference import packet as codec
+
+from hostlab import call_in
+from kalab import require_keepalived
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns]
 
@@ -52,11 +53,7 @@ OUR_PRIORITY, KA_PRIORITY = 200, 100
 def _require_keepalived():
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
-    if shutil.which("keepalived") or os.access("/usr/sbin/keepalived", os.X_OK):
-        return
-    if os.environ.get("FASTVRRP_REQUIRE_INTEROP") == "1":
-        pytest.fail("keepalived is not installed and FASTVRRP_REQUIRE_INTEROP=1")
-    pytest.skip("keepalived is not installed")
+    require_keepalived()
 
 
 @dataclass(frozen=True)
@@ -96,11 +93,6 @@ V3_IPV6 = Case("v3-ipv6", 3, 6, 0.1, ("fe80::66", "fd00::66"))
 V3_UNICAST = Case("v3-ipv4-unicast", 3, 4, 0.1, ("10.0.0.132",), unicast=True)
 
 
-def _open(link, opener, *args, **kwargs):
-    with netns.inside(link.ns):
-        return opener(*args, **kwargs)
-
-
 def _log_has(ka, pattern):
     def check():
         if not ka.running():
@@ -116,9 +108,9 @@ def test_keepalived_master_adverts_reach_our_receiver(star, case):
     lab, links = star
     a, b = links["a"], links["b"]
     if case.unicast:
-        rx = _open(b, sockets.open_rx_v4, b.ifname, None, source=b.ip4)
+        rx = call_in(b.ns, sockets.open_rx_v4, b.ifname, None, source=b.ip4)
     else:
-        rx = _open(b, sockets.open_rx_v4 if case.family == 4 else sockets.open_rx_v6, b.ifname)
+        rx = call_in(b.ns, sockets.open_rx_v4 if case.family == 4 else sockets.open_rx_v6, b.ifname)
     try:
         ka = Keepalived(lab, "a", case.config(state="MASTER", priority=255, vrid=66,
                                               ifname=a.ifname, src=a.ip4, peer=b.ip4),
@@ -175,7 +167,7 @@ class Advertiser(threading.Thread):
 def _our_sender(case, link):
     """send(**bad) -> one advert of priority 200 from `link`; `bad` spoils it on purpose."""
     if case.family == 4:
-        tx = _open(link, sockets.open_tx_v4, link.ifname)
+        tx = call_in(link.ns, sockets.open_tx_v4, link.ifname)
         state = {"ident": 0}
 
         def send(auth_pass=case.auth_pass, ttl=255):
@@ -186,7 +178,7 @@ def _our_sender(case, link):
                 auth_pass=(auth_pass or "").encode(), ip_header=True, ttl=ttl)
             return sockets.send_v4(tx, packet, ident=state["ident"])
         return tx, send
-    tx = _open(link, sockets.open_tx_v6, link.ifname)
+    tx = call_in(link.ns, sockets.open_tx_v6, link.ifname)
     payload = codec.build_advert(3, 66, OUR_PRIORITY, case.field, list(case.vips), family=6,
                                  src=link.ipv6_ll)
 

@@ -9,60 +9,33 @@ that branch).
 """
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-EXT = Path(__file__).resolve().parents[2] / "ext"
-LINE = re.compile(r'<pre class="cython line score-(\d+)"[^>]*>(?:\+|&#xA0;)?'
-                  r'<span class="">(\d+)</span>:')
+from annotation import annotate, definitions, source_lines, top_level
+
 METHOD = re.compile(r"^    cdef\b.*?(\w+)\(")
 HOT = ("_rx", "_drain_sock", "_drain_all", "_arm", "_cancel", "_queue", "_flush_sock",
        "_flush_all", "_run_timers", "_fill_spec")
 ESCALATING = {"_expire": ("self._call(",)}
 
 
-def _methods(source_lines):
-    """{name: (first line, last line)} of the cdef methods of the class (1-based)."""
-    spans, current, last_code = {}, None, 0
-    for number, line in enumerate(source_lines, 1):
-        starts = line.startswith("    def ") or line.startswith("    cdef ") or \
-            line.startswith("    @") or (line and not line[0].isspace() and not line.startswith("#"))
-        if starts and current:
-            spans[current[0]] = (current[1], last_code)
-            current = None
-        match = METHOD.match(line)
-        if match:
-            current = (match.group(1), number)
-        if line.strip() and not line.lstrip().startswith("#"):
-            last_code = number
-    if current:
-        spans[current[0]] = (current[1], last_code)
-    return spans
+def _method_boundary(line):
+    """Where a cdef method ends: the next method, decorator or module-level line."""
+    return line.startswith(("    def ", "    cdef ", "    @")) or top_level(line)
 
 
 @pytest.fixture(scope="module")
 def annotation(tmp_path_factory):
     pytest.importorskip("Cython", reason="Cython (a build requirement) is not installed")
-    out = tmp_path_factory.mktemp("annotate")
-    (out / "fastpath.pyx").write_text((EXT / "fastpath.pyx").read_text())
-    proc = subprocess.run([sys.executable, "-m", "cython", "-3", "-a", "-I", str(EXT),
-                           "-X", "boundscheck=False", "-X", "wraparound=False",
-                           "-X", "initializedcheck=False", "-X", "cdivision=True",
-                           "fastpath.pyx", "-o", "fastpath.c"], cwd=out, capture_output=True,
-                          text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr
-    html = (out / "fastpath.html").read_text()
-    scores = {int(n): int(s) for s, n in LINE.findall(html)}
-    assert scores, "no annotated lines found: has cython -a changed its HTML?"
-    return scores
+    return annotate(tmp_path_factory.mktemp("annotate"), "fastpath.pyx",
+                    ("boundscheck=False", "wraparound=False", "initializedcheck=False",
+                     "cdivision=True"))
 
 
 def test_steady_state_code_has_no_python_interaction(annotation):
-    source = (EXT / "fastpath.pyx").read_text().splitlines()
-    spans = _methods(source)
+    source = source_lines("fastpath.pyx")
+    spans = definitions(source, METHOD, _method_boundary)
     missing = [name for name in HOT + tuple(ESCALATING) if name not in spans]
     assert not missing, "methods not found in ext/fastpath.pyx: %s" % missing
     yellow = []
@@ -81,6 +54,6 @@ def test_steady_state_code_has_no_python_interaction(annotation):
 
 def test_the_escalation_is_scored(annotation):
     # the check above can fail: the line that calls into Python is yellow
-    source = (EXT / "fastpath.pyx").read_text().splitlines()
+    source = source_lines("fastpath.pyx")
     call = next(n for n, line in enumerate(source, 1) if "self._escalate(idx, what, now, arg)" in line)
     assert annotation[call] > 0

@@ -21,67 +21,11 @@ from fastvrrp.track.runner import ChildSpec, Outcome, RunResult, ScriptRunner
 from fastvrrp.vrrp.actions import Notify
 from fastvrrp.vrrp.kinds import NotifyState, State
 
+from notifylab import make_recorder, make_script, read_fifo_now, recorded
 from track_helpers import (FakeLoop, FakeRunner, LOOP_KINDS, is_dead, live_group_members, run_on,
                            zombie_children)
 
 pytestmark = pytest.mark.timeout(60)
-
-SEP = "\x1f"
-
-RECORDER = """#!/bin/sh
-# One line per invocation: <sequence number> US arg1 US arg2 ...
-exec 9>>"%(log)s.lock"
-flock 9
-n=$(wc -l < "%(log)s" 2>/dev/null || echo 0)
-{ printf '%%s' "$n"; for a; do printf '\\037%%s' "$a"; done; printf '\\n'; } >> "%(log)s"
-"""
-
-
-def make_recorder(directory, name="rec.sh"):
-    log = os.path.join(str(directory), name + ".log")
-    path = make_script(directory, name, RECORDER % dict(log=log))
-    return path, log
-
-
-def make_script(directory, name, body):
-    path = os.path.join(str(directory), name)
-    with open(path, "w") as fh:
-        fh.write(body if body.startswith("#!") else "#!/bin/sh\n" + body)
-    os.chmod(path, 0o755)
-    return path
-
-
-def recorded(log):
-    """[(seq, (arg1, arg2, ...))] in file order."""
-    try:
-        with open(log) as fh:
-            lines = fh.read().splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines:
-        seq, *args = line.split(SEP)
-        out.append((int(seq), tuple(args)))
-    return out
-
-
-def read_fifo_now(path):
-    """Every line buffered in FIFO `path` right now (non-blocking read)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    data = b""
-    try:
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(fd)
-    return data.decode().splitlines()
-
 
 class Gate:
     """A FIFO a script blocks on (`read x < GATE`) until the test lets it pass."""
