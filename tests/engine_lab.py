@@ -500,3 +500,65 @@ def announced(frame):
             and payload[40] == 136:      # RFC 4861 §4.4 Neighbor Advertisement
         return src_mac, ipaddress.ip_address(bytes(payload[48:64]))
     return None
+
+
+# -- routes, rules, links on a node (fresh netlink dumps) ------------------------------
+def routes_in(lab, ns, table=254):
+    """{(destination "A/P", type number)} of the routes with protocol 18 (keepalived's,
+    RTPROT_KEEPALIVED) in `table` of namespace `ns`."""
+    out = set()
+    ipr = lab.iproute(ns)
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for msg in ipr.get_routes(family=family, table=table):
+            if msg["proto"] != 18 or msg.get_attr("RTA_TABLE", msg["table"]) != table:
+                continue
+            dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
+            out.add(("%s/%d" % (dst, msg["dst_len"]), msg["type"]))
+    return out
+
+
+def rules_in(lab, ns):
+    """{(preference, source "A/P" or None, table)} of the IPv4 rules with protocol 18."""
+    out = set()
+    for msg in lab.iproute(ns).get_rules(family=socket.AF_INET):
+        if msg.get_attr("FRA_PROTOCOL") != 18:
+            continue
+        src = msg.get_attr("FRA_SRC")
+        out.add((msg.get_attr("FRA_PRIORITY"), "%s/%d" % (src, msg["src_len"]) if src else None,
+                 msg.get_attr("FRA_TABLE", msg["table"])))
+    return out
+
+
+def macvlans_in(lab, ns):
+    """{ifname: MAC} of the macvlan links in namespace `ns`."""
+    out = {}
+    for msg in lab.iproute(ns).get_links():
+        info = msg.get_attr("IFLA_LINKINFO")
+        if info is not None and info.get_attr("IFLA_INFO_KIND") == "macvlan":
+            out[msg.get_attr("IFLA_IFNAME")] = msg.get_attr("IFLA_ADDRESS")
+    return out
+
+
+def arp_ask(lab, link, address, timeout=5.0):
+    """Send one ARP request for `address` out of `link` (from its node's namespace, its
+    MAC and first IPv4 address) and wait for the reply: (Ethernet source MAC, ARP
+    sender hardware address), both "aa:bb:..." strings."""
+    target = ipaddress.IPv4Address(address).packed
+    mac = bytes.fromhex(link.mac.replace(":", ""))
+    with netns.inside(link.ns):
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+    try:
+        sock.bind((link.ifname, 0x0806))
+        arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac,
+                          ipaddress.IPv4Address(link.ip4).packed, b"\0" * 6, target)
+        sock.send(b"\xff" * 6 + mac + b"\x08\x06" + arp)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
+                raise WaitTimeout("no ARP reply for %s on %s" % (address, link.ifname))
+            frame = sock.recv(2048)
+            if len(frame) >= 42 and frame[20:22] == b"\x00\x02" and frame[28:32] == target:
+                return frame[6:12].hex(":"), frame[22:28].hex(":")
+    finally:
+        sock.close()

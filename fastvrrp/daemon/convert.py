@@ -17,9 +17,13 @@ keepalived would decide differently.  What the engine cannot run yet raises
 clear message and a reload keeps the running configuration:
 
 - `auth_type AH` (keepalived's IPsec-AH authentication);
-- `use_vmac` / `use_ipvlan` (VMAC interfaces: issue 5);
+- `use_ipvlan` (keepalived's ipvlan VMACs);
 - an instance without any VIP (`no_virtual_ipaddress`): the fast path
   builds adverts from at least one address (RFC 5798 §5.2.5 Count >= 1).
+
+`use_vmac` gives `plan.vmac` (a fastvrrp.host.vmac.VmacSpec): VIPs without
+`dev` are planned on the VMAC's name.  virtual_routes / virtual_rules give
+`plan.routes` / `plan.rules` (host RouteSpec / RuleSpec, engine_host.py).
 
 Two instances of one plan compare equal when the engine can keep the
 running one on a reload (fastvrrp.daemon.engine_reload).
@@ -88,6 +92,9 @@ class InstancePlan:
     trackers: tuple = ()                 # TrackerSpec (aggregate.instance_trackers)
     warnings: tuple = ()                 # what is accepted and not applied (logged at start)
     sync_group: Optional[str] = None     # the vrrp_sync_group it belongs to
+    routes: tuple = ()                   # RouteSpec of virtual_routes, config order
+    rules: tuple = ()                    # RuleSpec of virtual_rules, config order
+    vmac: object = None                  # VmacSpec of use_vmac (None: no VMAC)
 
     @property
     def unicast(self) -> bool:
@@ -102,7 +109,15 @@ class InstancePlan:
         """What a running instance cannot change without a restart (reload)."""
         return (self.params, self.vips, self.evips, self.auth_type, self.auth_pass,
                 self.configured_src, self.peers, self.group, self.checksum_form, self.ttl,
-                self.rx_key, self.tx_key, self.ifname, self.sync_group)
+                self.rx_key, self.tx_key, self.ifname, self.sync_group, self.routes,
+                self.rules, self.vmac)
+
+    @property
+    def vip_ifname(self) -> Optional[str]:
+        """Where VIPs without `dev` go: the VMAC (use_vmac), else the interface."""
+        if self.vmac is not None:
+            return self.vmac.name or self.vmac.default_name()
+        return self.ifname
 
 
 def _who(inst) -> str:
@@ -173,16 +188,13 @@ def instance_params(inst, *, log_detail: bool = False) -> InstanceParams:
 
 def _unsupported(inst) -> list[str]:
     who = _who(inst)
-    if inst.use_vmac is not None or inst.use_ipvlan is not None:
-        raise ConvertError("%s: use_vmac / use_ipvlan (VMAC interfaces) are not supported by "
-                           "this fastvrrp yet" % who)
+    if inst.use_ipvlan is not None:
+        raise ConvertError("%s: use_ipvlan (ipvlan VMAC interfaces) is not supported by "
+                           "fastvrrp; use use_vmac" % who)
     if not inst.vips:
         raise ConvertError("%s: no virtual_ipaddress: fastvrrp needs at least one VIP to "
                            "advertise (RFC 5798 §5.2.5)" % who)
     warnings = []
-    if inst.vroutes or inst.vrules:
-        warnings.append("%s: virtual_routes / virtual_rules are not applied by this fastvrrp "
-                        "yet" % who)
     if not inst.accept and inst.priority != 255:
         warnings.append("%s: no_accept (firewall rules for the VIPs) is not applied by this "
                         "fastvrrp yet" % who)
@@ -211,8 +223,13 @@ def plan_instance(inst, global_defs=None, *, log_detail: bool = False,
             who, "" if configured_src is None
             else " configured, and none holds its source address %s" % configured_src))
     params = instance_params(inst, log_detail=log_detail)
-    vips = tuple(vip_spec(a, ifname, who) for a in inst.vips)
-    evips = tuple(vip_spec(a, ifname, who) for a in inst.evips)
+    from . import engine_host      # it imports this module
+    vmac = engine_host.vmac_spec(inst, getattr(global_defs, "vmac_prefix", None))
+    vip_if = (vmac.name or vmac.default_name()) if vmac is not None else ifname
+    vips = tuple(vip_spec(a, vip_if, who) for a in inst.vips)
+    evips = tuple(vip_spec(a, vip_if, who) for a in inst.evips)
+    routes = tuple(engine_host.route_spec(r, who) for r in inst.vroutes)
+    rules = engine_host.rule_specs(inst.vrules, who, _allocator())
     auth_type, auth_pass = auth_of(inst)
     group = None
     if not peers and inst.mcast_dst_ip is not None \
@@ -239,7 +256,14 @@ def plan_instance(inst, global_defs=None, *, log_detail: bool = False,
         configured_src=configured_src, peers=peers, group=group,
         checksum_form=checksum_form_of(inst), ttl=ttl, rx_key=rx_key, tx_key=tx_key,
         trackers=trackers, warnings=tuple(warnings),
-        sync_group=inst.sync_group)
+        sync_group=inst.sync_group, routes=routes, rules=rules, vmac=vmac)
+
+
+def _allocator():
+    """A PreferenceAllocator for the rare rule the model left without a preference
+    (the config reader numbers them as keepalived does, across the whole file)."""
+    from fastvrrp.host.rules import PreferenceAllocator
+    return PreferenceAllocator()
 
 
 def group_plans(config, plans, *, skip_scripts: Iterable[str] = (),

@@ -47,9 +47,28 @@ each member event the group reacts to what the member did (`_on_actions`);
 the group starts and stops as a whole, and a reload restarts a group whose
 definition or any member changed.
 
-Not yet here (reported, logged at start where a config asks for them): VMAC
-interfaces, virtual/static routes and rules, static addresses, no_accept
-firewall rules, interfaces that appear after start (dynamic_interfaces).
+Host pieces of issue 5 (engine_host.py converts the model): at start,
+just before the netlink subscription opens (creating a link is not news for
+the trackers), stale VMACs of a crashed run go (cleanup_stale_vmacs) and
+each `use_vmac` instance's VMAC is created (VmacManager, RFC 5798 §7.3
+virtual MAC); then step 3's stale VIP cleanup runs, stale virtual
+routes/rules are deleted, and static_ipaddress / static_routes /
+static_rules are applied (Statics: leftovers deleted, then added).  An
+instance's VIPs without `dev` live on its VMAC; its adverts leave through
+the VMAC (the base with `vmac_xmit_base`), its GARPs from the VIPs'
+interface (the virtual MAC); it receives on the base; its VMAC is tracked
+as its interface (down or gone: FAULT, as keepalived).  virtual_routes / virtual_rules follow the VIPs
+(instance.py).  At stop: instances, then the statics (rules, routes,
+addresses), then the VMACs (keepalived §3.14 steps 2, 3, 7); with -V the
+VMACs stay (the VIPs left on them would go with them), the statics go.  A reload
+diffs the statics (Statics.reload); an instance whose routes, rules or
+VMAC changed is restarted.
+
+Not yet here (reported, logged at start where a config asks for them):
+no_accept firewall rules, interfaces that appear after start
+(dynamic_interfaces), re-creating a VMAC someone else deleted while we run
+(keepalived does; here the instance stays in FAULT until a restart or a
+reload that changes it), use_ipvlan.
 """
 
 from __future__ import annotations
@@ -65,6 +84,10 @@ from typing import Optional, TextIO
 from fastvrrp.host.announce import Announcer
 from fastvrrp.host.events import AddrEvent, LinkEvent, NetlinkEvents, Resync
 from fastvrrp.host.netlink import Netlink, NetlinkQueryError
+from fastvrrp.host.routes import cleanup_stale_routes
+from fastvrrp.host.rules import PreferenceAllocator, cleanup_stale_rules
+from fastvrrp.host.statics import Statics
+from fastvrrp.host.vmac import VmacManager, cleanup_stale_vmacs
 from fastvrrp.host.vips import cleanup_by_proto, cleanup_stale
 from fastvrrp.track.runner import ScriptRunner
 from fastvrrp.track.security import log_messages
@@ -73,7 +96,7 @@ from fastvrrp.vrrp import (AddVips, FaultCleared, FaultSet, GroupNotify, Log, No
                            Shutdown, Startup, State, StateChanged, VrrpMachine)
 from fastvrrp.vrrp.sync import SyncGroup, SyncGroupError
 
-from . import convert, engine_dumps, engine_reload
+from . import convert, engine_dumps, engine_host, engine_reload
 from .engine_api import EngineStartError
 from .engine_sources import NO_SOURCE, SourceWatcher
 from .engine_tracking import Tracking
@@ -118,6 +141,8 @@ class Engine:
         self.notifier = None
         self.tracking: Optional[Tracking] = None
         self.sources: Optional[SourceWatcher] = None
+        self.statics: Optional[Statics] = None
+        self.vmacs: Optional[VmacManager] = None
         self._interfaces: dict = {}          # ifname -> LinkInfo
         self._runtimes: dict[int, InstanceRuntime] = {}     # slot index -> runtime
         self._by_name: dict[str, InstanceRuntime] = {}      # the current runtime of a name
@@ -141,6 +166,7 @@ class Engine:
         except asyncio.CancelledError:
             raise                              # the shell stops us next
         except BaseException:
+            await self._release_host()
             await self._teardown()
             raise
 
@@ -155,14 +181,19 @@ class Engine:
         log_messages(vetted.messages, log)
         try:
             plans = await self._plans(config, vetted)
+            static_specs = engine_host.statics_of(config, PreferenceAllocator())
         except convert.ConvertError as exc:
             raise EngineStartError(str(exc)) from None
         for plan in plans:
             for text in plan.warnings:
                 log.warning("%s", text)
+        # the VMACs first: their creation (down, marked, up) is not news for the
+        # trackers, which read the links after the subscription opens
+        await self._start_vmacs(plans)
         self.events = NetlinkEvents()
         await self.events.open()                         # before any dump: nothing missed
         await self._cleanup_stale(plans)
+        await self._start_statics(static_specs)
         self.runner = ScriptRunner(loop)
         self.tracking = Tracking(self.runner, emit=self._tracker_event)
         await self.tracking.apply(config, vetted, plans)
@@ -186,9 +217,31 @@ class Engine:
         self._status_soon()
 
     def _warn_unsupported(self, config) -> None:
-        if config.static_addresses or config.static_routes or config.static_rules:
-            log.warning("static_ipaddress / static_routes / static_rules are not applied by this "
-                        "fastvrrp yet")
+        """Nothing left to warn about at the engine level (plans carry their own)."""
+
+    async def _start_vmacs(self, plans) -> None:
+        """keepalived's start: VMACs of a crashed run go, then every `use_vmac`
+        instance gets its macvlan (RFC 5798 §7.3).  A VMAC that cannot be made
+        stops the start (keepalived exits when it cannot create one)."""
+        await cleanup_stale_vmacs(self.netlink)
+        wanted = [plan for plan in plans if plan.vmac is not None]
+        if not wanted:
+            return
+        self.vmacs = VmacManager(self.netlink)
+        for plan in wanted:
+            outcome = await self.vmacs.create(plan.vmac)
+            if not outcome.ok:
+                raise EngineStartError("vrrp_instance %s: cannot create its VMAC: %s"
+                                       % (plan.name, outcome))
+        await self._read_interfaces()
+
+    async def _start_statics(self, specs) -> None:
+        """static_ipaddress / static_routes / static_rules (keepalived start step 2),
+        after cleanup_by_proto (static addresses carry our IFA_PROTO mark)."""
+        if not specs:
+            return
+        self.statics = Statics(self.netlink, specs.addresses, specs.routes, specs.rules)
+        await self.statics.start()
 
     async def _read_interfaces(self) -> None:
         try:
@@ -218,8 +271,9 @@ class Engine:
                 ifname=ifname)
             self._check_interfaces(plan)
             plans.append(plan)
-        return convert.group_plans(config, plans, skip_scripts=vetted.dropped,
-                                   skip_files=skip_files, skip_processes=skip_procs)
+        plans = convert.group_plans(config, plans, skip_scripts=vetted.dropped,
+                                    skip_files=skip_files, skip_processes=skip_procs)
+        return [engine_host.track_vmac(plan) for plan in plans]
 
     async def _interfaces_by_address(self) -> dict:
         names = {link.index: link.ifname for link in self._interfaces.values()}
@@ -232,18 +286,40 @@ class Engine:
     def _check_interfaces(self, plan) -> None:
         """keepalived: a missing interface is fatal (without dynamic_interfaces)."""
         needed = [plan.ifname] + [s.ifname for s in plan.all_vips]
+        vmac_name = plan.vip_ifname if plan.vmac is not None else None
         for name in dict.fromkeys(needed):
-            if name not in self._interfaces:
+            if name not in self._interfaces and name != vmac_name:
                 raise convert.ConvertError("vrrp_instance %s: interface %s does not exist"
                                            % (plan.name, name))
 
     async def _cleanup_stale(self, plans) -> None:
         """keepalived's start: configured VIPs found on the host are removed, and
         fastvrrp's own marked leftovers (a crashed run, another config)."""
-        specs = [spec for plan in plans for spec in plan.all_vips]
+        specs = [spec for plan in plans for spec in self._vip_specs(plan)]
         if specs:
             await cleanup_stale(self.netlink, specs)
         await cleanup_by_proto(self.netlink)
+        # keepalived marks vroutes / vrules "set" so that leftovers are deleted at start
+        routes = [r for plan in plans for r in plan.routes]
+        rules = [r for plan in plans for r in plan.rules]
+        if routes:
+            await cleanup_stale_routes(self.netlink, routes)
+        if rules:
+            await cleanup_stale_rules(self.netlink, rules)
+
+    def _vmac_of(self, plan):
+        """The Vmac the manager holds for a plan (None: no VMAC)."""
+        if plan.vmac is None or self.vmacs is None:
+            return None
+        return self.vmacs.get(plan.vmac)
+
+    def _vip_specs(self, plan) -> tuple:
+        """The plan's VIP specs on the VMAC's actual name (the manager may pick another)."""
+        vm = self._vmac_of(plan)
+        if vm is None or vm.ifname == plan.vip_ifname:
+            return plan.all_vips
+        return tuple(dataclasses.replace(s, ifname=vm.ifname) if s.ifname == plan.vip_ifname
+                     else s for s in plan.all_vips)
 
     def _make_fastpath(self, loop) -> None:
         if os.environ.get(FASTPATH_ENV) == "slow":
@@ -329,7 +405,17 @@ class Engine:
         rt = InstanceRuntime(plan, index, netlink=self.netlink, announcer=self.announcer,
                              interfaces=lambda name: self._interfaces.get(name),
                              release_vips=self.release_vips, garp_interval_s=gap_us / 1e6)
-        rt.ifindex = link.index
+        rt.ifindex = rt.tx_ifindex = link.index
+        if plan.vmac is not None:
+            vm = self._vmac_of(plan)
+            if vm is None:
+                self._free.append(index)
+                raise convert.ConvertError("vrrp_instance %s: its VMAC does not exist"
+                                           % plan.name)
+            rt.vmac = vm
+            rt.retarget(plan.vip_ifname, vm.ifname)
+            if not plan.vmac.xmit_base:
+                rt.tx_ifindex = vm.ifindex      # keepalived: adverts via the VMAC
         self._runtimes[index] = rt
         self._vip_cache = None
         if after is not None:
@@ -377,7 +463,7 @@ class Engine:
                       plan.ifname, exc)
             return False
         try:
-            tx = self.pool.tx(plan.family, rt.ifindex, multicast=tx_key.multicast,
+            tx = self.pool.tx(plan.family, rt.tx_ifindex, multicast=tx_key.multicast,
                               unicast_hops=tx_key.unicast_hops)
         except (SocketSetupError, ValueError) as exc:
             log.error("(%s) cannot open the VRRP send socket on %s: %s", rt.name,
@@ -638,6 +724,7 @@ class Engine:
         self.config = new_config
         try:
             plans = await self._plans(new_config, vetted)
+            static_specs = engine_host.statics_of(new_config, PreferenceAllocator())
         except convert.ConvertError as exc:
             self.config = old_config
             raise RuntimeError("the new configuration cannot run: %s" % exc) from None
@@ -645,6 +732,12 @@ class Engine:
         diff = engine_reload.diff([rt.plan for rt in current.values()], plans)
         engine_reload.widen_for_groups(diff, old_config.sync_groups, new_config.sync_groups)
         log.info("Reload: %s", diff.summary())
+        starting = [new for _old, new in diff.restarted] + diff.added
+        try:
+            await self._reload_vmacs(starting)
+        except EngineStartError as exc:
+            self.config = old_config
+            raise RuntimeError("the new configuration cannot run: %s" % exc) from None
         for plan in plans:
             for text in plan.warnings:
                 log.warning("%s", text)
@@ -659,11 +752,44 @@ class Engine:
         after = {new.name: current[id(old)].queue for old, new in diff.restarted}
         for old, new in diff.kept:
             self._retrack(current[id(old)], new)
-        fresh = await self._add_runtimes([new for _old, new in diff.restarted] + diff.added,
-                                         after=after)
+        await self._reload_statics(static_specs)
+        fresh = await self._add_runtimes(starting, after=after)
         self._start_runtimes(fresh)
         self.reloads += 1
         self._status_soon()
+
+    async def _reload_statics(self, specs) -> None:
+        """keepalived §3.17: static entries diffed (removed ones deleted, new ones added)."""
+        if self.statics is None:
+            await self._start_statics(specs)
+            return
+        for outcome in await self.statics.reload(specs.addresses, specs.routes, specs.rules):
+            if not outcome.ok:
+                log.warning("static entry: %s", outcome)
+
+    async def _reload_vmacs(self, plans) -> None:
+        """The VMACs of instances (re)started by a reload, made before anything
+        changes: one that cannot be made is an EngineStartError and the ones
+        made for this reload are deleted again (the old configuration keeps
+        running).  A VMAC no running instance uses any more is deleted once its
+        old instance let go of it (_finish_retire)."""
+        wanted = [p for p in plans if p.vmac is not None]
+        if not wanted:
+            return
+        if self.vmacs is None:
+            self.vmacs = VmacManager(self.netlink)
+        made = []
+        for plan in wanted:
+            if self.vmacs.get(plan.vmac) is not None:
+                continue
+            outcome = await self.vmacs.create(plan.vmac)
+            if not outcome.ok:
+                for spec in made:
+                    await self.vmacs.delete(spec)
+                raise EngineStartError("vrrp_instance %s: cannot create its VMAC: %s"
+                                       % (plan.name, outcome))
+            made.append(plan.vmac)
+        await self._read_interfaces()
 
     async def _reload_notifier(self, config, default_user) -> None:
         """keepalived re-reads every notify script and reopens the FIFOs on a reload."""
@@ -738,6 +864,12 @@ class Engine:
         except asyncio.TimeoutError:
             log.warning("(%s) host work still pending after %g s", rt.name, HOST_DRAIN_TIMEOUT_S)
             rt.queue.cancel()
+        spec = rt.plan.vmac
+        if spec is not None and self.vmacs is not None and not any(
+                other.plan.vmac == spec for other in self._by_name.values()):
+            outcome = await self.vmacs.delete(spec)
+            if not outcome.ok:
+                log.warning("(%s) VMAC: %s", rt.name, outcome)
 
     # ============================================================ stop
 
@@ -772,7 +904,21 @@ class Engine:
             await asyncio.wait((task,))
         if stopping_trackers is not None:
             await stopping_trackers
+        await self._release_host()
         await self._teardown()
+
+    async def _release_host(self) -> None:
+        """keepalived §3.14 steps 3 and 7: static rules, routes, addresses, then the VMACs."""
+        if self.netlink is None:
+            return
+        if self.statics is not None and self.statics.started:
+            for outcome in await self.statics.stop():
+                if not outcome.ok:
+                    log.warning("static entry: %s", outcome)
+        if self.vmacs is not None and not self.dont_release:
+            for outcome in await self.vmacs.delete_all():
+                if not outcome.ok:
+                    log.warning("VMAC: %s", outcome)
 
     def _stop_keeping_vips(self, rt) -> None:
         """-V / --dont-release-vrrp: no priority-0 advert, VIPs left in place."""
@@ -843,7 +989,7 @@ class Engine:
             out.append(engine_dumps.InstanceView(
                 plan=rt.plan, machine=machine, counters=counters, src=rt.src,
                 last_transition=rt.last_transition,
-                held_vips=tuple(str(s) for s in rt.plan.all_vips if rt.vipset.holds(s)),
+                held_vips=tuple(str(s) for s in rt.vip_specs if rt.vipset.holds(s)),
                 faults=faults,
                 trackers=rt.tracking.breakdown() if rt.tracking is not None else ()))
         return out

@@ -20,11 +20,18 @@ NA rounds go out of each VIP's interface with that interface's MAC (RFC 5798
 §6.4.2), back to back unless `vrrp_garp_interval` / `vrrp_gna_interval` ask
 for a gap between rounds; a round queued behind a RemoveVips is skipped (the
 VIPs it would announce are gone).
+
+The instance's virtual_routes and virtual_rules (`RouteSet`, `RuleSet`)
+follow its VIPs: added after the VIPs and eVIPs on becoming Master, removed
+before them on leaving it (keepalived vrrp.c, reference §3.13-§3.14: rules,
+routes, then addresses).  With `use_vmac`, `retarget()` moves the VIPs to
+the VMAC's actual name when the VMAC manager had to pick another one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 import time
@@ -32,6 +39,8 @@ from collections import deque
 from typing import Awaitable, Callable, Optional
 
 from fastvrrp.host.netlink import FAILED
+from fastvrrp.host.routes import RouteSet
+from fastvrrp.host.rules import RuleSet
 from fastvrrp.host.vips import VipSet
 from fastvrrp.vrrp import State
 
@@ -107,7 +116,12 @@ class InstanceRuntime:
         self.release_vips = bool(release_vips)  # keepalived -X
         self.garp_interval_s = max(0.0, float(garp_interval_s))
         self.vipset = VipSet(netlink, plan.all_vips, name=plan.name)
+        self.routes = RouteSet(netlink, plan.routes, name=plan.name)
+        self.rules = RuleSet(netlink, plan.rules, name=plan.name)
+        self.tx_ifindex: Optional[int] = None   # adverts leave here (a VMAC, or the interface)
+        self.vmac = None                        # fastvrrp.host.vmac.Vmac of use_vmac
         self.queue = HostQueue(plan.name)
+        self.vip_specs = plan.all_vips          # where the VIPs go (retarget: a VMAC's name)
         self.ifindex: Optional[int] = None
         self.src: Optional[str] = None          # our source address (None: none found)
         self.rx = self.tx = None                # VrrpSocket
@@ -138,15 +152,40 @@ class InstanceRuntime:
         if not self.vips_wanted:
             return          # a later RemoveVips already took them back: nothing to add
         outcomes = await self.vipset.add_all()
-        self.vip_failures += sum(1 for o in outcomes if o.status == FAILED)
+        if self.vips_wanted:
+            # keepalived vrrp.c: VIPs, eVIPs, then virtual_routes, then virtual_rules
+            outcomes += await self.routes.add_all()
+            outcomes += await self.rules.add_all()
+        self._count(outcomes)
 
     async def remove_vips(self, force: bool = False) -> None:
         """RFC 5798 §6.4.3: leaving Master (or stopping) removes what we added;
         `force` (a start, keepalived -X) removes every configured VIP found."""
         if force and self.stale_checked:
             force = False   # the start-up cleanup already removed what an earlier run left
-        outcomes = await self.vipset.remove_all(force=force or self.release_vips)
-        self.vip_failures += sum(1 for o in outcomes if o.status == FAILED)
+        # keepalived vrrp.c vrrp_restore_interface: rules, routes, then the addresses
+        outcomes = await self.rules.remove_all()
+        outcomes += await self.routes.remove_all()
+        outcomes += await self.vipset.remove_all(force=force or self.release_vips)
+        self._count(outcomes)
+
+    def _count(self, outcomes) -> None:
+        failed = [o for o in outcomes if o.status == FAILED]
+        self.vip_failures += len(failed)
+        for outcome in failed:
+            log.warning("(%s) %s", self.name, outcome)
+
+    def retarget(self, old_ifname: str, new_ifname: str) -> None:
+        """The VIPs planned on `old_ifname` go on `new_ifname` (a VMAC's actual name).
+        Only before any VIP was added."""
+        if old_ifname == new_ifname:
+            return
+        if self.vipset.added:
+            raise RuntimeError("(%s) cannot move VIPs that are already added" % self.name)
+        specs = tuple(dataclasses.replace(s, ifname=new_ifname) if s.ifname == old_ifname else s
+                      for s in self.plan.all_vips)
+        self.vipset = VipSet(self.netlink, specs, name=self.name)
+        self.vip_specs = specs
 
     def holds_vips(self) -> bool:
         return bool(self.vipset.added)
@@ -162,7 +201,7 @@ class InstanceRuntime:
         if not self.vips_wanted or repeat <= 0:
             return
         by_link: dict = {}
-        for spec in self.plan.all_vips:
+        for spec in self.vip_specs:
             link = self._link(spec.ifname)
             if link is None or not link.mac:
                 continue

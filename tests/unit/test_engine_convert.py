@@ -110,7 +110,7 @@ def test_core_tells_what_needs_a_restart():
 
 @pytest.mark.parametrize("edit,message", [
     (("auth_type PASS", "auth_type AH"), "auth_type AH is not supported"),
-    (("    advert_int 1\n", "    advert_int 1\n    use_vmac\n"), "use_vmac"),
+    (("    advert_int 1\n", "    advert_int 1\n    use_ipvlan\n"), "use_ipvlan"),
 ])
 def test_what_cannot_run_is_a_clear_error(edit, message):
     config, _diags = loads(BASE.replace(*edit))
