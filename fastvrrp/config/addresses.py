@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from .ast import Diagnostics, Word
-from .convert import RT_SCOPES, BadValue, to_ip, to_ipv4, to_named_number, to_uint, word
+from .ast import Diagnostics, Node
+from .convert import RT_SCOPES, BadValue, to_ip, to_ipv4, to_ipv6, to_named_number, to_uint, word
 from .model import IpAddress
 
 FOREVER = 0xFFFFFFFF
@@ -26,18 +26,21 @@ _WITH_VALUE = frozenset(("dev", "scope", "broadcast", "brd", "label", "peer",
                          "preferred_lft", "track_group"))
 
 
-def parse_address(words: tuple[Word, ...], diags: Diagnostics, who: str,
+def parse_address(node: Node, diags: Diagnostics, who: str,
                   static: bool = False, track_groups=None) -> IpAddress | None:
-    first = words[0]
-    text = first.text
+    """One address line (a Node: `ADDR[/PREFIX] [options]`) -> IpAddress, or
+    None after reporting why it is dropped."""
+    texts = node.texts
+    text = texts[0]
     addr_text, slash, plen_text = text.partition("/")
+    v6 = ":" in addr_text              # the family, chosen as keepalived does (convert.to_ip)
     try:
-        addr = to_ipv4(addr_text) if ":" not in addr_text else to_ip(addr_text)
+        addr = to_ipv6(addr_text) if v6 else to_ipv4(addr_text)
     except BadValue:
-        diags.error(first.pos, "%sinvalid IP address '%s' - skipping it" % (who, text),
+        diags.error(node.pos, "%sinvalid IP address '%s' - skipping it" % (who, text),
                     "bad-address")
         return None
-    maxlen = 32 if addr.version == 4 else 128
+    maxlen = 128 if v6 else 32
     prefixlen = maxlen
     if slash:
         try:
@@ -48,14 +51,14 @@ def parse_address(words: tuple[Word, ...], diags: Diagnostics, who: str,
             else:
                 prefixlen = to_uint(plen_text, 0, maxlen)
         except BadValue:
-            diags.error(first.pos, "%sinvalid prefix length '%s' for address %s - using %d"
+            diags.error(node.pos, "%sinvalid prefix length '%s' for address %s - using %d"
                         % (who, plen_text, text, maxlen), "bad-prefix")
-    if len(words) == 1:
-        if addr.version == 6:
+    if len(texts) == 1:      # the common line: no Word objects needed
+        if v6:
             return IpAddress(addr, prefixlen, preferred_lft=0 if prefixlen == 128 else FOREVER,
-                             pos=first.pos)
-        return IpAddress(addr, prefixlen, pos=first.pos)
-    return _with_options(words, addr, prefixlen, diags, who, static, track_groups)
+                             pos=node.pos)
+        return IpAddress(addr, prefixlen, pos=node.pos)
+    return _with_options(node.words, addr, prefixlen, diags, who, static, track_groups)
 
 
 def _with_options(words, addr, prefixlen, diags, who, static, track_groups):

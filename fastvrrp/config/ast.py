@@ -13,12 +13,17 @@ A line is a Node: its words, and, when the line opened a `{ ... }` block
 (the brace on the same line or on the next), the lines inside as children.
 Value blocks (`virtual_ipaddress { ... }`) are the same shape: each address
 line is a Node whose first word is the address.
+
+`Node.texts` holds the words' texts alone: what a consumer needs to find a
+keyword and most values.  The reader makes most Nodes (plain lines of plain
+words) without their `Word`/`Pos` objects: those are made on first use of
+`Node.words`, from the physical line, and are equal to what the general
+path makes (fastnodes.py builds Nodes both ways).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import FrozenInstanceError, dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,27 +46,95 @@ class Word:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
 class Node:
-    words: tuple[Word, ...]
-    children: Optional[tuple["Node", ...]] = None   # None: no block opened
-    close: Optional[Pos] = None                      # where the block's `}` was
-    # The logical line as keepalived's keyword handlers see it (comments
-    # removed, parameters substituted, cut at braces): what the script
-    # tokenizer (`script`, `notify*`) must re-split.  Not part of equality.
-    text: Optional[str] = field(default=None, compare=False, repr=False)
+    """One logical line: `words`, and `children` when it opened a block.
+
+        Node(words, children=None, close=None, text=None)
+
+    words     tuple[Word, ...] (at least one)
+    texts     tuple[str, ...]: the words' texts
+    children  None (no block opened) or tuple[Node, ...]
+    close     Pos of the block's `}` (None: no block, or not closed)
+    text      the logical line as keepalived's keyword handlers see it
+              (comments removed, parameters substituted, cut at braces): what
+              the script tokenizer (`script`, `notify*`) must re-split; None
+              when not kept.  Not part of equality.
+
+    Immutable; equal and hashing alike when words, children and close are.
+    """
+
+    __slots__ = ("texts", "children", "close", "_words", "_text", "_raw", "_file", "_line")
+
+    def __init__(self, words, children=None, close=None, text=None) -> None:
+        words = tuple(words)
+        _set = object.__setattr__
+        _set(self, "texts", tuple([w.text for w in words]))
+        _set(self, "children", children)
+        _set(self, "close", close)
+        _set(self, "_words", words)
+        _set(self, "_text", text)
+        _set(self, "_raw", None)
+        _set(self, "_file", None)
+        _set(self, "_line", 0)
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        words = self._words
+        if words is None:
+            words = _fast.plain_words(self.texts, self._raw, self._file, self._line)
+            object.__setattr__(self, "_words", words)
+        return words
+
+    @property
+    def text(self) -> str | None:
+        text = self._text
+        if text is None and self._raw is not None:
+            raw = self._raw          # a plain line: no comment, perhaps the '{' of a block
+            cut = raw.find("{")
+            return (raw if cut < 0 else raw[:cut]).strip()
+        return text
 
     @property
     def pos(self) -> Pos:
-        return self.words[0].pos
+        words = self._words
+        if words is not None:
+            return words[0].pos
+        # fastnodes.new_pos(...), inline: builds ask every line for its position
+        p = _fast.PosTwin()
+        p.file = self._file
+        p.line = self._line
+        p.col = self._raw.find(self.texts[0]) + 1
+        p.__class__ = Pos
+        return p
 
     @property
     def keyword(self) -> str:
-        return self.words[0].text
+        return self.texts[0]
 
     @property
     def args(self) -> tuple[Word, ...]:
         return self.words[1:]
+
+    def __eq__(self, other):
+        if other.__class__ is not Node:
+            return NotImplemented
+        return (self.words == other.words and self.children == other.children
+                and self.close == other.close)
+
+    def __hash__(self) -> int:
+        return hash((self.words, self.children, self.close))
+
+    def __repr__(self) -> str:
+        return "Node(words=%r, children=%r, close=%r)" % (self.words, self.children, self.close)
+
+    def __reduce__(self):
+        return (Node, (self.words, self.children, self.close, self.text))
+
+    def __setattr__(self, name, value):
+        raise FrozenInstanceError("cannot assign to field %r" % name)
+
+    def __delattr__(self, name):
+        raise FrozenInstanceError("cannot delete field %r" % name)
 
 
 ERROR = "error"
@@ -110,3 +183,8 @@ class Diagnostics:
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+# fastnodes.py builds the classes above quickly; Node.words and Node.pos use it.
+# (A module reference: either of the two modules may be imported first.)
+from . import fastnodes as _fast  # noqa: E402

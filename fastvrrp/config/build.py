@@ -2,11 +2,17 @@
 keepalived 2.2.7 derives, and report every problem on its line.
 
     config = build(nodes, diags)
+    # or, reading and building together (what `fastvrrp check` does):
+    builder = Builder(diags)
+    read_config(path, diags, on_node=builder.feed)
+    config = builder.finish()
 
 One pass over the tree collects each block's keywords into a raw dict
 (`collect`, one dict lookup per line; the schema's converters check the
-words); declaration-order rules are kept (a track_script must name a
-vrrp_script defined earlier, reference §1.11).  Then, like keepalived's
+words; a plain value line seen before with a pure converter gives its value
+again, Block.known); declaration-order rules are kept (a track_script must
+name a vrrp_script defined earlier, reference §1.11).  Hints that need the
+rest of the file ("defined later in the file") are settled at the end.  Then, like keepalived's
 vrrp_complete_init, the global defaults are settled, sync groups are
 resolved, and each instance is completed (`finish_instance`, reference §3:
 priority 255 for `state MASTER`, nopreempt cleared, v2 whole-second
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 
 from . import checks, syncgroups
-from .ast import Diagnostics, Node
+from .ast import Diagnostic, Diagnostics, Node
 from .convert import BadValue, to_bool
 from .instance import finish_instance
 from .model import (Command, Config, GarpGroup, GlobalDefs, StaticTrackGroup, TrackFileDef,
@@ -37,27 +43,36 @@ IGN_REASON = {
 
 
 class Frame:
-    """The keywords of one block being collected (plus what converters need)."""
+    """The keywords of one block being collected (plus what converters need).
+
+    A Frame keeps the positions of its block (`start`: the keyword line,
+    `end`: the closing brace, else the keyword line), not the block's Nodes:
+    once collected, a block's syntax tree can go."""
     __slots__ = ("ctx", "diags", "raw", "pos", "who", "family", "seen", "node",
-                 "block", "name", "start", "snapshot")
+                 "block", "name", "start", "end", "snapshot")
 
     @property
     def keyword(self) -> str:
         """The keyword of the line being converted."""
-        return self.node.words[0].text if self.node is not None else ""
+        return self.node.texts[0] if self.node is not None else ""
 
-    def __init__(self, ctx, block, name=None, node=None):
+    def __init__(self, ctx, block, name=None, node=None, positions=False):
         self.ctx = ctx
         self.diags = ctx.diags
         self.raw: dict = {}
-        self.pos: dict = {}
+        # field -> Pos of its keyword, for the blocks that use them (vrrp_instance:
+        # VrrpInstance.positions; vrrp_track_process); None: not kept
+        self.pos: dict | None = {} if positions else None
         self.who = "(%s) " % name if name else ""
         self.family = None
         self.seen: dict = {}
-        self.node = None
+        self.node = None                  # the line being converted
         self.block = block
         self.name = name
-        self.start = node
+        self.start = self.end = None
+        if node is not None:
+            self.start = node.pos
+            self.end = node.close or self.start
         self.snapshot = None
 
 
@@ -83,6 +98,21 @@ class Ctx:
         self.instance_names_all: set = set()
         self._snapshot = None
         self._snapshot_size = -1
+        self.later: list = []             # see hint_if_declared_later
+
+    def hint_if_declared_later(self, names: set, name: str, message: str) -> None:
+        """The diagnostic just reported is to read `message` instead if `name`
+        turns out to be in `names` (script_names_seen, instance_names_all)
+        once the whole file is read: a hint that needs what comes later."""
+        self.later.append((len(self.diags.items) - 1, names, name, message))
+
+    def settle_hints(self) -> None:
+        items = self.diags.items
+        for index, names, name, message in self.later:
+            if name in names:
+                d = items[index]
+                items[index] = Diagnostic(d.pos, d.severity, message, d.code)
+        self.later = []
 
     def glob_snapshot(self) -> dict:
         """global_defs as read so far (keepalived copies some globals into an
@@ -99,105 +129,118 @@ class Ctx:
 # ---------------------------------------------------------------- collecting
 
 _MISS = object()
-MEMO_LIMIT = 4096          # distinct texts remembered per keyword
+MEMO_LIMIT = 4096          # distinct values remembered per keyword (Key.memo)
+KNOWN_LIMIT = 16384        # distinct lines remembered per block (Block.known)
 
 
 def collect(children, block, frame: Frame) -> None:
     keys = block.keys
     fast = block.fast
+    known = block.known
     diags = frame.diags
     items = diags.items
     raw = frame.raw
     where = frame.pos
     for node in children:
-        words = node.words
-        first = words[0]
-        kw = first.text
+        # Keywords and remembered values need only the texts: a plain Node
+        # makes its Word objects only when a converter or a message needs them.
+        texts = node.texts
+        hit = known.get(texts)
+        if hit is not None and node.children is None:
+            # A plain value line seen before (`interval 2`): the same value.
+            field = hit[0]
+            raw[field] = hit[1]
+            if where is not None:
+                where[field] = node.pos
+            continue
+        kw = texts[0]
         spec = fast.get(kw)
         if spec is not None and node.children is None:
             conv, field, lo, hi, memo, key = spec
-            n = len(words) - 1
+            n = len(texts) - 1
             if lo <= n <= hi:
-                # Plain value keyword: one conversion (or a remembered one), one store.
-                if memo is not None and n == 1:
-                    text = words[1].text
-                    val = memo.get(text, _MISS)
-                    if val is _MISS:
-                        seen = len(items)
-                        frame.node = node
-                        try:
-                            val = conv(words[1:], frame)
-                        except BadValue as e:
-                            _bad_value(frame, key, words[1].pos, e)
-                            val = key.on_error
-                        else:
-                            if len(items) == seen and len(memo) < MEMO_LIMIT:
-                                memo[text] = val
+                # Plain value keyword: one conversion, one store.
+                frame.node = node
+                words = node.words
+                seen = len(items)
+                try:
+                    val = conv(words[1:], frame)
+                except BadValue as e:
+                    _bad_value(frame, key, words[1].pos if n else words[0].pos, e)
+                    val = key.on_error
                 else:
-                    frame.node = node
-                    try:
-                        val = conv(words[1:], frame)
-                    except BadValue as e:
-                        _bad_value(frame, key, words[1].pos if n else first.pos, e)
-                        val = key.on_error
+                    if memo is not None and val is not None and len(items) == seen \
+                            and len(known) < KNOWN_LIMIT:
+                        known[texts] = (field, val)
                 if val is not None:
                     raw[field] = val
-                    where[field] = first.pos
+                    if where is not None:
+                        where[field] = node.pos
                 continue
         key = keys.get(kw)
         if key is None:
             _unknown(node, block, frame)
             continue
-        n = len(words) - 1
+        n = len(texts) - 1
         kind = key.kind
-        args = words[1:]
         if n < key.lo:
-            diags.error(first.pos, "%s'%s' needs a value - ignoring the line" % (frame.who, kw),
+            diags.error(node.pos, "%s'%s' needs a value - ignoring the line" % (frame.who, kw),
                         "missing-value")
             frame.seen.setdefault("_failed", set()).add(key.field)
             continue
         if n > key.hi:
-            _extra_words(node, args[key.hi:], frame)
-            args = args[:key.hi]
+            _extra_words(node, node.words[1 + key.hi:], frame)
+            n = key.hi
         if kind == "list":
             if node.children is None:
-                diags.error(first.pos, "%s'%s' needs a { } block with one entry per line - "
+                diags.error(node.pos, "%s'%s' needs a { } block with one entry per line - "
                             "ignoring the line" % (frame.who, kw), "missing-block")
                 continue
             if key.multi == "first" and key.field in raw:
-                diags.error(first.pos, "%s'%s' list already given - ignoring this one"
+                diags.error(node.pos, "%s'%s' list already given - ignoring this one"
                             % (frame.who, kw), "duplicate-keyword")
                 continue
             entry = key.entry
-            items = raw.get(key.field)
-            if items is None:
-                items = raw[key.field] = []
-                where[key.field] = first.pos
+            entries = raw.get(key.field)
+            if entries is None:
+                entries = raw[key.field] = []
+                if where is not None:
+                    where[key.field] = node.pos
             frame.node = node
             for child in node.children:
                 if child.children is not None:
                     diags.error(child.pos, "%sunexpected { } block inside '%s' - skipping it"
                                 % (frame.who, kw), "unexpected-block")
                     continue
-                item = entry(child.words, frame)
+                item = entry(child, frame)
                 if item is not None:
-                    items.append(item)
+                    entries.append(item)
         elif kind == "value":
             if node.children is not None:
                 _no_block(node, frame)
-            frame.node = node
-            try:
-                val = key.conv(args, frame)
-            except BadValue as e:
-                _bad_value(frame, key, args[0].pos if args else first.pos, e)
-                val = key.on_error
+            memo = key.memo
+            val = _MISS if memo is None or n != 1 else memo.get(texts[1], _MISS)
+            if val is _MISS:
+                frame.node = node
+                args = node.words[1:n + 1]
+                seen = len(items)
+                try:
+                    val = key.conv(args, frame)
+                except BadValue as e:
+                    _bad_value(frame, key, args[0].pos if args else node.pos, e)
+                    val = key.on_error
+                else:
+                    if memo is not None and n == 1 and len(items) == seen \
+                            and len(memo) < MEMO_LIMIT:
+                        memo[texts[1]] = val
             if val is not None:
                 _store(key, val, node, frame)
         elif kind == "flag":
             if node.children is not None:
                 _no_block(node, frame)
             raw[key.field] = True
-            where[key.field] = first.pos
+            if where is not None:
+                where[key.field] = node.pos
             if kw == "preempt":
                 raw.pop("nopreempt", None)
             elif kw == "no_accept":
@@ -210,14 +253,15 @@ def collect(children, block, frame: Frame) -> None:
             if node.children is not None:
                 _no_block(node, frame)
             try:
-                val = to_bool(args[0].text) if args else True
+                val = to_bool(texts[1]) if n else True
             except BadValue as e:
-                diags.error(args[0].pos, "%s%s: %s - ignoring" % (frame.who, kw, e), "bad-value")
+                diags.error(node.words[1].pos, "%s%s: %s - ignoring" % (frame.who, kw, e),
+                            "bad-value")
                 continue
             _store(key, val, node, frame)
         elif kind == "block":
             if node.children is None:
-                diags.error(first.pos, "%s'%s' needs a { } block - ignoring the line"
+                diags.error(node.pos, "%s'%s' needs a { } block - ignoring the line"
                             % (frame.who, kw), "missing-block")
                 continue
             _open_block(key, node, frame)
@@ -252,7 +296,8 @@ def _store(key, val, node, frame):
             from .schema import merge_state
             val = merge_state(raw[field], val, frame, node)
     raw[field] = val
-    frame.pos[field] = node.pos
+    if frame.pos is not None:
+        frame.pos[field] = node.pos
 
 
 def _since(node, key, frame):
@@ -289,12 +334,16 @@ def _unknown(node, block, frame):
         _ignored(node, None, block, frame)
         return
     hint = ""
+    member_hint = "; sync group members go inside 'group { ... }'"
+    member = block.name == "vrrp_sync_group"     # the name of an instance, perhaps
     elsewhere = [b if b != "top level" else "the top level"
                  for b in where_known(kw) if b != block.name]
     if elsewhere:       # an exact keyword of another block beats a near miss here
         hint = "; '%s' belongs in %s" % (kw, " or ".join(elsewhere))
-    elif block.name == "vrrp_sync_group" and kw in frame.ctx.instance_names_all:
-        hint = "; sync group members go inside 'group { ... }'"
+        member = False
+    elif member and kw in frame.ctx.instance_names_all:
+        hint = member_hint
+        member = False
     else:
         import difflib
         close = difflib.get_close_matches(kw, list(block.keys), n=1, cutoff=0.75)
@@ -306,8 +355,10 @@ def _unknown(node, block, frame):
         what = "block" if block.name == "top level" else "sub-block"
     skipped = " (skipped with its { } block)" if node.children is not None else ""
     where = "" if block.name == "top level" else " in %s" % block.name
-    frame.diags.warning(node.pos, "%sunknown %s '%s'%s%s%s"
-                        % (frame.who, what, kw, where, skipped, hint), "unknown-keyword")
+    message = "%sunknown %s '%s'%s%s" % (frame.who, what, kw, where, skipped)
+    frame.diags.warning(node.pos, message + hint, "unknown-keyword")
+    if member:          # an instance declared further down the file?
+        frame.ctx.hint_if_declared_later(frame.ctx.instance_names_all, kw, message + member_hint)
 
 
 def _ignored(node, key, block, frame):
@@ -334,14 +385,14 @@ def _no_block(node, frame):
 def _named(key, node, ctx: Ctx):
     kw = key.name
     diags = ctx.diags
-    if len(node.words) != 2:
-        if len(node.words) < 2:
+    if len(node.texts) != 2:
+        if len(node.texts) < 2:
             diags.error(node.pos, "%s must have a name - skipping the block" % kw, "missing-name")
         else:
             diags.error(node.words[2].pos, "%s must have exactly one name - skipping the block"
                         % kw, "extra-words")
         return
-    name = node.words[1].text
+    name = node.texts[1]
     if node.children is None:
         diags.error(node.pos, "%s %s has no { } block - skipping it" % (kw, name), "missing-block")
         return
@@ -354,10 +405,10 @@ def _named(key, node, ctx: Ctx):
             diags.error(node.words[1].pos, "vrrp instance %s already defined at %s - skipping "
                         "this block" % (name, ctx.instance_names[name]), "duplicate-name")
             return
-        frame = Frame(ctx, block.name, name, node)
+        frame = Frame(ctx, block.name, name, node, positions=True)
         frame.snapshot = ctx.glob_snapshot()
-        ctx.instance_names[name] = node.pos
-        collect(node.children, block, frame)
+        ctx.instance_names[name] = frame.start
+        _collect_block(node, block, frame)
         ctx.instances.append(frame)
     elif block is VRRP_SCRIPT:
         if name in ctx.scripts:
@@ -365,9 +416,9 @@ def _named(key, node, ctx: Ctx):
                           "definition is used" % (name, ctx.scripts[name].pos), "duplicate-name")
             return
         frame = Frame(ctx, block.name, name, node)
-        collect(node.children, block, frame)
+        _collect_block(node, block, frame)
         ctx.script_blocks_done.add(name)
-        script = finish_script(frame, node)
+        script = finish_script(frame)
         if script is not None:
             ctx.scripts[name] = script
     elif block is VRRP_SYNC_GROUP:
@@ -376,8 +427,8 @@ def _named(key, node, ctx: Ctx):
                         "this block" % (name, ctx.sync_names[name]), "duplicate-name")
             return
         frame = Frame(ctx, block.name, name, node)
-        ctx.sync_names[name] = node.pos
-        collect(node.children, block, frame)
+        ctx.sync_names[name] = frame.start
+        _collect_block(node, block, frame)
         ctx.sync_groups.append(frame)
     elif block is TRACK_FILE:
         if name in ctx.track_files:
@@ -385,8 +436,8 @@ def _named(key, node, ctx: Ctx):
                         % name, "duplicate-name")
             return
         frame = Frame(ctx, block.name, name, node)
-        collect(node.children, block, frame)
-        tf = finish_track_file(frame, node)
+        _collect_block(node, block, frame)
+        tf = finish_track_file(frame)
         if tf is not None:
             ctx.track_files[name] = tf
     elif block is VRRP_TRACK_PROCESS:
@@ -394,9 +445,9 @@ def _named(key, node, ctx: Ctx):
             diags.error(node.words[1].pos, "vrrp_track_process %s already defined - skipping "
                         "this block" % name, "duplicate-name")
             return
-        frame = Frame(ctx, block.name, name, node)
-        collect(node.children, block, frame)
-        tp = finish_track_process(frame, node)
+        frame = Frame(ctx, block.name, name, node, positions=True)
+        _collect_block(node, block, frame)
+        tp = finish_track_process(frame)
         if tp is not None:
             ctx.track_processes[name] = tp
     elif block is TRACK_GROUP:
@@ -405,24 +456,24 @@ def _named(key, node, ctx: Ctx):
                         % name, "duplicate-name")
             return
         frame = Frame(ctx, block.name, name, node)
-        collect(node.children, block, frame)
+        _collect_block(node, block, frame)
         members = tuple(m for m, _ in frame.raw.get("group", ()))
         if not members:
-            diags.error(node.pos, "track group %s has an empty group block" % name,
+            diags.error(frame.start, "track group %s has an empty group block" % name,
                         "empty-group")
-        ctx.track_groups[name] = StaticTrackGroup(name, members, pos=node.pos)
+        ctx.track_groups[name] = StaticTrackGroup(name, members, pos=frame.start)
 
 
-def _close(node: Node):
-    """Where a block ends (its `}`), for problems keepalived finds at the end."""
-    return node.close or node.pos
+def _collect_block(node: Node, block, frame: Frame) -> None:
+    collect(node.children, block, frame)
+    frame.node = None                   # the frame keeps no syntax node
 
 
-def finish_script(frame: Frame, node: Node):
+def finish_script(frame: Frame):
     raw = frame.raw
     cmd = raw.get("script")
     if cmd is None:
-        frame.diags.error(_close(node), "no script set for vrrp_script %s - removing it"
+        frame.diags.error(frame.end, "no script set for vrrp_script %s - removing it"
                           % frame.name, "missing-script")
         return None
     user = raw.get("user")
@@ -432,25 +483,25 @@ def finish_script(frame: Frame, node: Node):
     return VrrpScript(frame.name, cmd, interval_us=raw.get("interval_us", 1_000_000),
                       timeout_us=raw.get("timeout_us", 0), weight=weight,
                       weight_reverse=reverse, rise=raw.get("rise", 1), fall=raw.get("fall", 1),
-                      init_fail=raw.get("init_fail", False), pos=node.pos)
+                      init_fail=raw.get("init_fail", False), pos=frame.start)
 
 
-def finish_track_file(frame: Frame, node: Node):
+def finish_track_file(frame: Frame):
     raw = frame.raw
     if "path" not in raw:
-        frame.diags.error(_close(node), "no file set for track_file %s - ignoring it"
+        frame.diags.error(frame.end, "no file set for track_file %s - ignoring it"
                           % frame.name, "missing-file")
         return None
     weight, reverse = raw.get("weight", (1, False))
     init, value, overwrite = raw.get("init_file", (False, 0, False))
     return TrackFileDef(frame.name, raw["path"], weight, reverse, init, value, overwrite,
-                        pos=node.pos)
+                        pos=frame.start)
 
 
-def finish_track_process(frame: Frame, node: Node):
+def finish_track_process(frame: Frame):
     raw = frame.raw
     if "process" not in raw:
-        frame.diags.error(_close(node), "track process '%s': process name not specified"
+        frame.diags.error(frame.end, "track process '%s': process name not specified"
                           % frame.name, "missing-process")
         return None
     path, params = raw["process"]
@@ -458,8 +509,8 @@ def finish_track_process(frame: Frame, node: Node):
     quorum = raw.get("quorum", 1)
     quorum_max = raw.get("quorum_max", 0xFFFF)
     if quorum > quorum_max:
-        frame.diags.error(frame.pos.get("quorum", node.pos), "quorum is greater than quorum_max "
-                          "- ignoring it", "bad-quorum")
+        frame.diags.error(frame.pos.get("quorum", frame.start), "quorum is greater than "
+                          "quorum_max - ignoring it", "bad-quorum")
         quorum = 1 if quorum_max else 0
     delay = raw.get("delay_us")
     term = raw.get("terminate_delay_us", delay or 0)
@@ -469,7 +520,7 @@ def finish_track_process(frame: Frame, node: Node):
     if params and match is None:
         match = "exact"
     return TrackProcessDef(frame.name, path, params, match, weight, reverse, quorum,
-                           quorum_max, term, fork, full, pos=node.pos)
+                           quorum_max, term, fork, full, pos=frame.start)
 
 
 # ---------------------------------------------------------------- globals
@@ -496,12 +547,53 @@ def finish_globals(raw: dict) -> GlobalDefs:
 
 # ---------------------------------------------------------------- the build
 
+_NAMED = {name: key for name, key in TOP.keys.items() if key.kind == "named"}
+
+
+class Builder:
+    """Builds the model from the top-level Nodes, fed one by one in file
+    order (the reader can hand each block over as soon as it is read:
+    read_config's `on_node`), then `finish()` -> Config.  A block is let go
+    once collected, so the syntax tree never has to exist whole."""
+
+    def __init__(self, diags: Diagnostics) -> None:
+        self.ctx = Ctx(diags)
+
+    def feed(self, node: Node) -> None:
+        ctx = self.ctx
+        texts = node.texts
+        if len(texts) > 1:
+            kw = texts[0]
+            if kw == "vrrp_script":      # names declared anywhere, for hints in messages
+                ctx.script_names_seen.add(texts[1])
+            elif kw == "vrrp_instance":
+                ctx.instance_names_all.add(texts[1])
+            key = _NAMED.get(kw)
+            if key is not None and len(texts) == 2:
+                _named(key, node, ctx)   # `vrrp_instance NAME {`: what collect would do
+                return
+        collect((node,), TOP, ctx.top)
+
+    def finish(self) -> Config:
+        ctx = self.ctx
+        try:
+            ctx.settle_hints()
+            return _finish(ctx)
+        finally:
+            _release(ctx)
+
+
 def build(nodes, diags: Diagnostics) -> Config:
-    ctx = Ctx(diags)
-    try:
-        return _build(nodes, ctx)
-    finally:
-        _release(ctx)
+    """The model of the top-level Nodes `nodes` (read_config's tuple).  When
+    the caller keeps no reference to `nodes`, each block is freed once fed."""
+    builder = Builder(diags)
+    todo = list(nodes)
+    del nodes
+    for i in range(len(todo)):
+        node = todo[i]
+        todo[i] = None
+        builder.feed(node)
+    return builder.finish()
 
 
 def _release(ctx: Ctx) -> None:
@@ -512,13 +604,9 @@ def _release(ctx: Ctx) -> None:
     ctx.instances = ctx.sync_groups = ctx.garp_groups = []
 
 
-def _build(nodes, ctx: Ctx) -> Config:
+def _finish(ctx: Ctx) -> Config:
+    """keepalived's vrrp_complete_init, once every block is collected."""
     diags = ctx.diags
-    ctx.script_names_seen = {n.words[1].text for n in nodes
-                             if n.words[0].text == "vrrp_script" and len(n.words) > 1}
-    ctx.instance_names_all = {n.words[1].text for n in nodes
-                              if n.words[0].text == "vrrp_instance" and len(n.words) > 1}
-    collect(nodes, TOP, ctx.top)
     g = finish_globals(ctx.glob.raw)
 
     # vrrp_complete_init order: sync groups, then each instance, then the group states
@@ -529,6 +617,7 @@ def _build(nodes, ctx: Ctx) -> Config:
     instances = []
     for frame in ctx.instances:
         inst = finish_instance(frame, g, member_of.get(frame.name))
+        frame.raw = frame.seen = None     # done with: the next instances reuse the memory
         if inst is not None:
             instances.append(inst)
     groups = syncgroups.prune_members(groups, {i.name for i in instances})
@@ -572,7 +661,7 @@ def _static_defaults(addresses, g: GlobalDefs):
 
 def _garp_ok(frame):
     if "garp_interval_us" not in frame.raw and "gna_interval_us" not in frame.raw:
-        frame.diags.error(frame.start.pos, "garp_group has no garp_interval or gna_interval - "
+        frame.diags.error(frame.start, "garp_group has no garp_interval or gna_interval - "
                           "removing it", "empty-garp-group")
         return False
     return True
@@ -584,4 +673,4 @@ def _garp_group(frame) -> GarpGroup:
     if "interface" in raw:
         ifs.insert(0, raw["interface"])
     return GarpGroup(raw.get("garp_interval_us"), raw.get("gna_interval_us"), tuple(ifs),
-                     pos=frame.start.pos)
+                     pos=frame.start)

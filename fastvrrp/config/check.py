@@ -18,7 +18,6 @@ flags (-l, -D, -n, -S, -G, -g, -p, ...) are ignored.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 
@@ -119,7 +118,7 @@ def run(opts, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     from .ast import Diagnostics
-    from .build import build
+    from .build import Builder
     from .reader import read_config
 
     path = opts["file"]
@@ -131,8 +130,12 @@ def run(opts, out=None, err=None) -> int:
             err.write("fastvrrp check: cannot read %s: %s\n" % (path, e.strerror or e))
             return EXIT_CANNOT_RUN
     diags = Diagnostics()
-    nodes = read_config(path, diags, opts["config_id"], all_config=opts["all_config"])
-    config = build(nodes, diags)
+    # Each block goes into the model as soon as it is read, and is let go:
+    # the syntax tree of a big file never exists whole.
+    builder = Builder(diags)
+    read_config(path, diags, opts["config_id"], all_config=opts["all_config"],
+                on_node=builder.feed)
+    config = builder.finish()
     if opts["namespace"]:
         from dataclasses import replace
         config = replace(config, net_namespace=opts["namespace"])
@@ -145,6 +148,7 @@ def run(opts, out=None, err=None) -> int:
             return EXIT_CANNOT_RUN
     items = sorted(diags.items, key=_order)
     if opts["json"]:
+        import json
         lines = [json.dumps(d.as_dict(), ensure_ascii=False) for d in items]
         if opts["dump"]:
             from .dump import to_jsonable

@@ -9,7 +9,8 @@ inclusive; booleans are lowercase true/on/yes and false/off/no.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
-from socket import AF_INET as _AF_INET, AF_INET6 as _AF_INET6, inet_pton as _pton
+# _socket: what the socket module wraps (importing socket itself costs milliseconds)
+from _socket import AF_INET as _AF_INET, AF_INET6 as _AF_INET6, inet_pton as _pton
 
 _from_bytes = int.from_bytes
 

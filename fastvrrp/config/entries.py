@@ -1,11 +1,14 @@
 """Value-block entries and multi-word values that need the build context:
 track_* entries, unicast peers, sync-group members, weights, notify commands.
 
-Every function takes the words of one line and the block's `Frame` (see
-build.py: `frame.who` is the "(NAME) " message prefix, `frame.diags` the
-diagnostics, `frame.ctx` the whole build with what has been declared so
-far) and returns the value, or None after reporting why it was dropped.
-Messages and fallbacks follow keepalived 2.2.7 (vrrp_track.c, vrrp_data.c).
+An entry function takes one line of a value block - its `Node` - and the
+block's `Frame` (see build.py: `frame.who` is the "(NAME) " message prefix,
+`frame.diags` the diagnostics, `frame.ctx` the whole build with what has
+been declared so far) and returns the value, or None after reporting why it
+was dropped.  Entries read `node.texts` and `node.pos`; the Word objects
+(`node.words`) are asked for only where a message needs a later word's
+position, so a plain line that is fine never makes them.  Messages and
+fallbacks follow keepalived 2.2.7 (vrrp_track.c, vrrp_data.c).
 """
 
 from __future__ import annotations
@@ -17,46 +20,68 @@ from .model import Fifo, TrackFile, TrackInterface, TrackProcess, TrackScript, U
 from .routes import parse_route, parse_rule
 
 
-def _track_weight(words, frame, kind, lo, hi, clamp254, allow_noreverse, default):
+# (kind, default, the words after the name) -> (weight, reverse) they gave
+# without a problem: big configurations repeat `weight -20` in every instance.
+_WEIGHTS: dict = {}
+_WEIGHTS_LIMIT = 4096
+
+
+def _track_weight(node, frame, kind, lo, hi, clamp254, allow_noreverse, default):
     """`NAME [weight W [reverse|noreverse]]` -> (weight, reverse) or None."""
-    name = words[0].text
+    texts = node.texts
+    if len(texts) < 2:
+        return default
+    key = (kind, default, texts[1:])
+    res = _WEIGHTS.get(key)
+    if res is None:
+        items = frame.diags.items
+        seen = len(items)
+        res = _read_weight(node, frame, kind, lo, hi, clamp254, allow_noreverse, default)
+        if res is not None and len(items) == seen and len(_WEIGHTS) < _WEIGHTS_LIMIT:
+            _WEIGHTS[key] = res
+    return res
+
+
+def _read_weight(node, frame, kind, lo, hi, clamp254, allow_noreverse, default):
+    """_track_weight for a line with words after the name, reporting problems."""
+    texts = node.texts
+    name = texts[0]
     weight, reverse = default
-    if len(words) < 2:
-        return weight, reverse
-    if words[1].text != "weight":
-        frame.diags.error(words[1].pos, "%sunknown %s option '%s' - ignoring %s"
-                          % (frame.who, kind, words[1].text, name), "unknown-option")
+    n = len(texts)
+    if texts[1] != "weight":
+        frame.diags.error(node.words[1].pos, "%sunknown %s option '%s' - ignoring %s"
+                          % (frame.who, kind, texts[1], name), "unknown-option")
         return None
-    if len(words) == 2:
-        frame.diags.error(words[1].pos, "%sweight without a value for %s %s - ignoring it"
+    if n == 2:
+        frame.diags.error(node.words[1].pos, "%sweight without a value for %s %s - ignoring it"
                           % (frame.who, kind, name), "missing-value")
         return None
     try:
-        w = to_int(words[2].text, lo, hi)
+        w = to_int(texts[2], lo, hi)
         if clamp254 and w in (-254, 254):
-            frame.diags.error(words[2].pos, "%sweight for %s cannot be +/-254 - using %+d"
+            frame.diags.error(node.words[2].pos, "%sweight for %s cannot be +/-254 - using %+d"
                               % (frame.who, name, 253 if w > 0 else -253), "out-of-range")
             w = 253 if w > 0 else -253
         weight = w
     except BadValue:
-        frame.diags.error(words[2].pos, "%s%s %s: weight %s must be in [%d, %d] - %s"
-                          % (frame.who, kind, name, words[2].text, -253 if clamp254 else lo,
+        frame.diags.error(node.words[2].pos, "%s%s %s: weight %s must be in [%d, %d] - %s"
+                          % (frame.who, kind, name, texts[2], -253 if clamp254 else lo,
                              253 if clamp254 else hi,
                              "using 0" if kind == "track_interface" else "ignoring the weight"),
                           "out-of-range")
         if kind == "track_interface":
             weight = 0
-    if len(words) >= 4:
-        opt = words[3].text
+    if n >= 4:
+        opt = texts[3]
         if opt == "reverse":
             reverse = True
         elif opt == "noreverse" and allow_noreverse:
             reverse = False
         else:
-            frame.diags.error(words[3].pos, "%sunknown %s weight option '%s' - ignoring it"
+            frame.diags.error(node.words[3].pos, "%sunknown %s weight option '%s' - ignoring it"
                               % (frame.who, kind, opt), "unknown-option")
-    if len(words) > 4:
-        _extra(words[4:], frame)
+    if n > 4:
+        _extra(node.words[4:], frame)
     return weight, reverse
 
 
@@ -77,75 +102,80 @@ def _dup(frame, field, name, kind, pos):
     return False
 
 
-def track_interface(words, frame):
+def track_interface(node, frame):
     # vrrp_track.c alloc_track_if: 'noreverse' is not accepted here.
-    name = words[0].text
-    if _dup(frame, "track_interface", name, "track_interface", words[0].pos):
+    name = node.texts[0]
+    pos = node.pos
+    if _dup(frame, "track_interface", name, "track_interface", pos):
         return None
-    res = _track_weight(words, frame, "track_interface", -254, 254, True, False, (0, False))
+    res = _track_weight(node, frame, "track_interface", -254, 254, True, False, (0, False))
     if res is None:
         return None
-    return TrackInterface(name, res[0], res[1], pos=words[0].pos)
+    return TrackInterface(name, res[0], res[1], pos=pos)
 
 
-def track_script(words, frame):
+def track_script(node, frame):
     # Scripts are looked up when the line is read: they must be declared earlier (§1.11).
-    name = words[0].text
-    script = frame.ctx.scripts.get(name)
+    name = node.texts[0]
+    pos = node.pos
+    ctx = frame.ctx
+    script = ctx.scripts.get(name)
     if script is None:
-        if name in frame.ctx.script_blocks_done:
-            later = " (its vrrp_script block was removed, see the error there)"
-        elif name in frame.ctx.script_names_seen:
-            later = " (it is defined later in the file; keepalived needs it before its users)"
+        message = "%strack script %s not found, ignoring" % (frame.who, name)
+        if name in ctx.script_blocks_done:
+            frame.diags.error(pos, message + " (its vrrp_script block was removed, see the error "
+                              "there)", "undefined-script")
         else:
-            later = ""
-        frame.diags.error(words[0].pos, "%strack script %s not found, ignoring%s"
-                          % (frame.who, name, later), "undefined-script")
+            frame.diags.error(pos, message, "undefined-script")
+            ctx.hint_if_declared_later(ctx.script_names_seen, name, message + " (it is defined "
+                                       "later in the file; keepalived needs it before its users)")
         return None
-    if _dup(frame, "track_script", name, "track_script", words[0].pos):
+    if _dup(frame, "track_script", name, "track_script", pos):
         return None
-    res = _track_weight(words, frame, "track_script", -254, 254, True, True,
+    res = _track_weight(node, frame, "track_script", -254, 254, True, True,
                         (script.weight, script.weight_reverse))
     if res is None:
         return None
-    return TrackScript(name, res[0], res[1], pos=words[0].pos)
+    return TrackScript(name, res[0], res[1], pos=pos)
 
 
-def track_file(words, frame):
-    name = words[0].text
+def track_file(node, frame):
+    name = node.texts[0]
+    pos = node.pos
     tf = frame.ctx.track_files.get(name)
     if tf is None:
-        frame.diags.error(words[0].pos, "%strack file %s not found, ignoring" % (frame.who, name),
+        frame.diags.error(pos, "%strack file %s not found, ignoring" % (frame.who, name),
                           "undefined-track-file")
         return None
-    if _dup(frame, "track_file", name, "track_file", words[0].pos):
+    if _dup(frame, "track_file", name, "track_file", pos):
         return None
-    res = _track_weight(words, frame, "track_file", -254, 254, False, True,
+    res = _track_weight(node, frame, "track_file", -254, 254, False, True,
                         (tf.weight, tf.weight_reverse))
     if res is None:
         return None
-    return TrackFile(name, res[0], res[1], pos=words[0].pos)
+    return TrackFile(name, res[0], res[1], pos=pos)
 
 
-def track_process(words, frame):
-    name = words[0].text
+def track_process(node, frame):
+    name = node.texts[0]
+    pos = node.pos
     tp = frame.ctx.track_processes.get(name)
     if tp is None:
-        frame.diags.error(words[0].pos, "%strack process %s not found, ignoring"
+        frame.diags.error(pos, "%strack process %s not found, ignoring"
                           % (frame.who, name), "undefined-track-process")
         return None
-    if _dup(frame, "track_process", name, "track_process", words[0].pos):
+    if _dup(frame, "track_process", name, "track_process", pos):
         return None
-    res = _track_weight(words, frame, "track_process", -254, 254, False, True,
+    res = _track_weight(node, frame, "track_process", -254, 254, False, True,
                         (tp.weight, tp.weight_reverse))
     if res is None:
         return None
-    return TrackProcess(name, res[0], res[1], pos=words[0].pos)
+    return TrackProcess(name, res[0], res[1], pos=pos)
 
 
-def track_bfd(words, frame):
-    frame.diags.warning(words[0].pos, "%strack_bfd %s ignored: BFD is not supported by fastvrrp "
-                        "(the tracker counts as always up)" % (frame.who, words[0].text),
+def track_bfd(node, frame):
+    frame.diags.warning(node.pos, "%strack_bfd %s ignored: BFD is not supported by fastvrrp "
+                        "(the tracker counts as always up)" % (frame.who, node.texts[0]),
                         "unsupported")
     return None
 
@@ -162,38 +192,40 @@ def _family(frame, fam, pos, what):
     return True
 
 
-def vip(words, frame):
-    a = parse_address(words, frame.diags, frame.who)
-    if a is None or not _family(frame, a.address.version, words[0].pos, words[0].text):
+def vip(node, frame):
+    a = parse_address(node, frame.diags, frame.who)
+    if a is None or not _family(frame, a.address.version, a.pos, node.texts[0]):
         return None
     return a
 
 
-def evip(words, frame):
-    return parse_address(words, frame.diags, frame.who)
+def evip(node, frame):
+    return parse_address(node, frame.diags, frame.who)
 
 
-def static_address(words, frame):
-    return parse_address(words, frame.diags, "", True, frame.ctx.track_groups)
+def static_address(node, frame):
+    return parse_address(node, frame.diags, "", True, frame.ctx.track_groups)
 
 
-def vroute(words, frame):
-    return parse_route(words, frame.diags, frame.who)
+def vroute(node, frame):
+    return parse_route(node.words, frame.diags, frame.who)
 
 
-def static_route(words, frame):
-    return parse_route(words, frame.diags, "", True, frame.ctx.track_groups)
+def static_route(node, frame):
+    return parse_route(node.words, frame.diags, "", True, frame.ctx.track_groups)
 
 
-def vrule(words, frame):
-    return parse_rule(words, frame.diags, frame.who, frame.ctx.rule_prefs)
+def vrule(node, frame):
+    return parse_rule(node.words, frame.diags, frame.who, frame.ctx.rule_prefs)
 
 
-def static_rule(words, frame):
-    return parse_rule(words, frame.diags, "", frame.ctx.rule_prefs, True, frame.ctx.track_groups)
+def static_rule(node, frame):
+    return parse_rule(node.words, frame.diags, "", frame.ctx.rule_prefs, True,
+                      frame.ctx.track_groups)
 
 
-def unicast_peer(words, frame):
+def unicast_peer(node, frame):
+    words = node.words
     first = words[0]
     try:
         addr = to_ip(first.text)
@@ -233,17 +265,17 @@ def unicast_peer(words, frame):
     return UnicastPeer(addr, ttl["min_ttl"], ttl["max_ttl"], pos=first.pos)
 
 
-def member(words, frame):
+def member(node, frame):
     """One name per line (sync group / track_group `group` blocks)."""
-    if len(words) > 1:
-        _extra(words[1:], frame)
-    return (words[0].text, words[0].pos)
+    if len(node.texts) > 1:
+        _extra(node.words[1:], frame)
+    return (node.texts[0], node.pos)
 
 
-def interface_name(words, frame):
-    if len(words) > 1:
-        _extra(words[1:], frame)
-    return words[0].text
+def interface_name(node, frame):
+    if len(node.texts) > 1:
+        _extra(node.words[1:], frame)
+    return node.texts[0]
 
 
 # ---------------------------------------------------------------- multi-word values

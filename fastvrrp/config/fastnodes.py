@@ -1,23 +1,25 @@
-"""Quick constructors for the frozen ast classes.
+"""Quick constructors for the frozen ast classes (Pos, Word, Node).
 
-The reader makes one Pos and one Word per word and one Node per line: for a
-100k-line configuration that is half a million objects, and a frozen
-dataclass's generated __init__ (one object.__setattr__ per field) would be
-most of the reading time.
+The reader makes a Node per line and, where it must, a Word and a Pos per
+word: hundreds of thousands of objects for a big configuration.  A frozen
+class cannot take ordinary attribute stores (a frozen dataclass's generated
+__init__ sets every field through object.__setattr__, which would be most of
+the reading time), so these build the very same objects through a plain twin
+class with the same __slots__ (ordinary attribute stores), then turn them into
+Pos/Word/Node by `__class__` assignment (CPython allows it between classes of
+identical layout).  The result is an instance of the real class, equal to
+(and hashing like) one made by its constructor.  The layouts are checked at
+import.
 
-These build the very same objects twice as fast: an instance of a plain
-twin class with the same __slots__ gets its fields by ordinary attribute
-stores, then becomes a Pos/Word/Node by `__class__` assignment (allowed by
-CPython between classes of identical layout).  The result is an instance of
-the ast class, equal to (and hashing like) one made by its constructor.
-At import the twins are checked against the ast classes; if anything
-differs (ast.py changed shape), FAST_NODES is False and the ordinary
-constructors are used everywhere.
+Two kinds of Node:
+  new_node(words, ...)   the general path: its Words are given
+  plain_node(texts, raw, ...)
+                         a plain line (unquoted words separated by blanks):
+                         only the texts; the Words are made from the physical
+                         line `raw` on first use of `Node.words` (plain_words)
 """
 
 from __future__ import annotations
-
-from dataclasses import fields
 
 from .ast import Node, Pos, Word
 
@@ -31,68 +33,99 @@ class WordTwin:
 
 
 class NodeTwin:
-    __slots__ = ("words", "children", "close", "text")
+    __slots__ = ("texts", "children", "close", "_words", "_text", "_raw", "_file", "_line")
 
 
-def _layout_ok() -> bool:
-    try:
-        for cls, twin in ((Pos, PosTwin), (Word, WordTwin), (Node, NodeTwin)):
-            if tuple(f.name for f in fields(cls)) != twin.__slots__ or cls.__slots__ != twin.__slots__:
-                return False
-        p = PosTwin()
-        p.file, p.line, p.col = "f", 1, 2
-        p.__class__ = Pos
-        w = WordTwin()
-        w.text, w.pos, w.quoted = "t", p, True
-        w.__class__ = Word
-        n = NodeTwin()
-        n.words, n.children, n.close, n.text = (w,), (), p, "t"
-        n.__class__ = Node
-        return (n == Node((Word("t", Pos("f", 1, 2), True),), (), Pos("f", 1, 2))
-                and hash(p) == hash(Pos("f", 1, 2)) and n.text == "t")
-    except (TypeError, AttributeError):
-        return False
+def new_pos(file: str, line: int, col: int) -> Pos:
+    o = PosTwin()
+    o.file = file
+    o.line = line
+    o.col = col
+    o.__class__ = Pos
+    return o
 
 
-FAST_NODES = _layout_ok()   # the scanner's fast path builds objects the same way
+def new_word(text: str, file: str, line: int, col: int, quoted: bool = False) -> Word:
+    p = PosTwin()
+    p.file = file
+    p.line = line
+    p.col = col
+    p.__class__ = Pos
+    o = WordTwin()
+    o.text = text
+    o.pos = p
+    o.quoted = quoted
+    o.__class__ = Word
+    return o
 
-if FAST_NODES:
-    def make_pos(file: str, line: int, col: int) -> Pos:
-        o = PosTwin()
-        o.file = file
-        o.line = line
-        o.col = col
-        o.__class__ = Pos
-        return o
 
-    def make_word(text: str, file: str, line: int, col: int, quoted: bool = False) -> Word:
-        p = PosTwin()
-        p.file = file
-        p.line = line
-        p.col = col
-        p.__class__ = Pos
-        o = WordTwin()
-        o.text = text
-        o.pos = p
-        o.quoted = quoted
-        o.__class__ = Word
-        return o
+def new_node(words: tuple, children, close, text) -> Node:
+    """Node(words, children, close, text) for a tuple of Words."""
+    o = NodeTwin()
+    o.texts = tuple([w.text for w in words])
+    o.children = children
+    o.close = close
+    o._words = words
+    o._text = text
+    o._raw = None
+    o._file = None
+    o._line = 0
+    o.__class__ = Node
+    return o
 
-    def make_node(words: tuple, children, close, text) -> Node:
-        o = NodeTwin()
-        o.words = words
-        o.children = children
-        o.close = close
-        o.text = text
-        o.__class__ = Node
-        return o
 
-else:  # pragma: no cover - only if ast.py changes shape
-    def make_pos(file: str, line: int, col: int) -> Pos:
-        return Pos(file, line, col)
+def plain_node(texts: tuple, raw: str, file: str, line: int, text: str | None = None) -> Node:
+    """The Node of a plain line: `texts` are unquoted words separated by
+    blanks in the physical line `raw`, line `line` of `file` (perhaps ending
+    with the '{' of its block, not in `texts`).  `text`: the logical line,
+    when it is not what precedes any '{' in `raw`, without blanks around it
+    (Node.text works that out when asked).  scan.py inlines this for its
+    commonest line."""
+    o = NodeTwin()
+    o.texts = texts
+    o.children = None
+    o.close = None
+    o._words = None
+    o._text = text
+    o._raw = raw
+    o._file = file
+    o._line = line
+    o.__class__ = Node
+    return o
 
-    def make_word(text: str, file: str, line: int, col: int, quoted: bool = False) -> Word:
-        return Word(text, Pos(file, line, col), quoted)
 
-    def make_node(words: tuple, children, close, text) -> Node:
-        return Node(words, children, close, text)
+def plain_words(texts: tuple, raw: str, file: str, line: int) -> tuple:
+    """The Words of a plain Node: each text found in the physical line."""
+    words = []
+    p = 0
+    for t in texts:
+        p = raw.find(t, p)
+        words.append(new_word(t, file, line, p + 1))
+        p += len(t)
+    return tuple(words)
+
+
+def brace_pos(node: Node) -> Pos:
+    """Where the '{' is on the plain line of `node` (a block's head line)."""
+    return new_pos(node._file, node._line, node._raw.find("{") + 1)
+
+
+def set_block(node: Node, children: tuple, close) -> None:
+    """Give the head line of a block its children and closing brace.  Only
+    for the tree builder, which owns a head Node until its block is closed."""
+    object.__setattr__(node, "children", children)
+    object.__setattr__(node, "close", close)
+
+
+def _layouts_match() -> bool:
+    # (runs while ast.py is still importing this module: no Node.words here)
+    return (PosTwin.__slots__ == Pos.__slots__ and WordTwin.__slots__ == Word.__slots__
+            and NodeTwin.__slots__ == Node.__slots__
+            and new_word("t", "f", 1, 2, True) == Word("t", Pos("f", 1, 2), True)
+            and type(plain_node(("a",), "a", "f", 1)) is Node
+            and plain_words(("a", "b"), " a  b", "f", 3)
+            == (Word("a", Pos("f", 3, 2)), Word("b", Pos("f", 3, 5))))
+
+
+if not _layouts_match():  # pragma: no cover - only if ast.py changes shape
+    raise ImportError("fastvrrp.config.fastnodes: the twin classes no longer match ast.py")

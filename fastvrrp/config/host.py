@@ -19,7 +19,6 @@ import os
 import pwd
 import stat
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .ast import Diagnostics, Pos
 from .model import Command, Config
@@ -56,7 +55,7 @@ class Link:
         return bool(self.flags & IFF_MULTICAST)
 
 
-def read_links(netns: Optional[str] = None) -> dict[str, Link]:
+def read_links(netns: str | None = None) -> dict[str, Link]:
     """name -> Link for every link of this (or the named) network namespace."""
     from pyroute2 import IPRoute, NetNS
     ipr = NetNS(netns) if netns else IPRoute()
@@ -73,8 +72,8 @@ def read_links(netns: Optional[str] = None) -> dict[str, Link]:
 @dataclass
 class Users:
     """uid/gid look-ups (replaceable in tests)."""
-    users: Optional[dict] = None     # name -> (uid, gid); None: the system's
-    groups: Optional[dict] = None    # name -> gid
+    users: dict | None = None     # name -> (uid, gid); None: the system's
+    groups: dict | None = None    # name -> gid
 
     def user(self, name: str):
         if self.users is not None:
@@ -99,11 +98,11 @@ class HostReport:
     """What the host checks found, beyond the diagnostics."""
     missing_interfaces: set = field(default_factory=set)
     disabled_scripts: set = field(default_factory=set)
-    skipped: Optional[str] = None
+    skipped: str | None = None
 
 
-def check_host(config: Config, diags: Diagnostics, *, links: Optional[dict] = None,
-               users: Optional[Users] = None, path_env: Optional[str] = None,
+def check_host(config: Config, diags: Diagnostics, *, links: dict | None = None,
+               users: Users | None = None, path_env: str | None = None,
                netns_dir: str = "/run/netns") -> HostReport:
     report = HostReport()
     ns = config.net_namespace
@@ -160,7 +159,7 @@ def check_scripts(config: Config, diags: Diagnostics, report: HostReport, users:
     security = g.enable_script_security
     default = _default_user(config, diags, users)
     flags_all = 0
-    first_script: Optional[Pos] = None
+    first_script: Pos | None = None
     for cmd, what, is_track in script_refs(config):
         if cmd.user is not None:
             ids = _ids(cmd, users)
@@ -308,7 +307,7 @@ def path_security(path: str, security: bool) -> tuple[int, str]:
     return 0, ""
 
 
-def _search_path(prog: str, path_env: str) -> Optional[str]:
+def _search_path(prog: str, path_env: str) -> str | None:
     for d in path_env.split(":"):
         cand = os.path.join(d or ".", prog)
         try:

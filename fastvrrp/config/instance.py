@@ -16,23 +16,20 @@ DEFAULT_PRIORITY = 100           # RFC 5798 §5.2.4
 DEFAULT_MTU = 1500
 
 
-def _close(node):
-    return node.close or node.pos
-
-
 def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
     """keepalived's vrrp_end_handler + chk_min_cfg + vrrp_complete_instance."""
     raw = frame.raw
     pos = frame.pos
     who = frame.who
     diags = frame.diags
-    node = frame.start
+    start = frame.start              # the vrrp_instance line
+    end = frame.end                  # its closing brace
     name = frame.name
     snap = frame.snapshot
     err = diags.error
 
     def at(field):
-        return pos.get(field, node.pos)
+        return pos.get(field, start)
 
     interface = raw.get("interface")
     peers = raw.get("unicast_peer", ())
@@ -63,11 +60,11 @@ def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
     vrid = raw.get("virtual_router_id")
     if vrid is None:
         if "virtual_router_id" not in frame.seen.get("_failed", ()):
-            err(_close(node), who + "the virtual router id (virtual_router_id) must be set",
+            err(end, who + "the virtual router id (virtual_router_id) must be set",
                 "missing-vrid")
         return None
     if interface is None and not unicast:
-        err(_close(node), who + "no interface given (an instance needs 'interface', or unicast "
+        err(end, who + "no interface given (an instance needs 'interface', or unicast "
             "peers with unicast_src_ip)", "missing-interface")
         return None
 
@@ -92,10 +89,10 @@ def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
     no_vip_ok = raw.get("no_virtual_ipaddress", False) and not strict
     if not vips and not no_vip_ok:
         if version == 3 or strict or family == 6:
-            err(_close(node), who + "no VIP specified; at least one is required (VRRPv3, IPv6 "
+            err(end, who + "no VIP specified; at least one is required (VRRPv3, IPv6 "
                 "or strict mode)", "no-vip")
             return None
-        err(_close(node), who + "no VIP specified; at least one is sensible", "no-vip")
+        err(end, who + "no VIP specified; at least one is sensible", "no-vip")
 
     state = raw.get("state")
     priority = raw.get("priority")
@@ -137,7 +134,7 @@ def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
     src = raw.get("unicast_src_ip", raw.get("mcast_src_ip"))
     if interface is None:
         if src is None:
-            err(_close(node), who + "unicast instances must have unicast_src_ip or interface",
+            err(end, who + "unicast instances must have unicast_src_ip or interface",
                 "missing-interface")
             return None
         if family == 6 and src.is_link_local:
@@ -148,10 +145,10 @@ def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
     fault_no_peer = raw.get("unicast_fault_no_peer", False)
     if unicast_configured and not unicast:
         if fault_no_peer:
-            diags.warning(node.pos, who + "unicast without any peers: the instance will stay in "
+            diags.warning(start, who + "unicast without any peers: the instance will stay in "
                           "FAULT state (unicast_fault_no_peer)", "unicast-no-peer")
         else:
-            err(node.pos, who + "a unicast keyword was given without any unicast peers - using "
+            err(start, who + "a unicast keyword was given without any unicast peers - using "
                 "multicast; this usage is deprecated", "unicast-no-peer")
 
     vmac = None
@@ -363,7 +360,7 @@ def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
         return raw[field] if field in raw else snap.get(_GLOBAL_NAME[field], gval)
 
     positions = pos                  # the frame is done with it
-    positions["instance"] = node.pos
+    positions["instance"] = start
     return VrrpInstance(
         name=name, vrid=vrid, interface=interface, family=family, version=version,
         state=state, priority=priority, advert_int_cs=advert_cs,
@@ -408,7 +405,7 @@ def finish_instance(frame, g: GlobalDefs, group) -> VrrpInstance | None:
         linkbeat_use_polling=raw.get("linkbeat_use_polling", False) and interface is not None,
         debug=raw.get("debug", 0),
         sync_group=group["model"].name if group else None,
-        pos=node.pos, positions=positions,
+        pos=start, positions=positions,
     )
 
 

@@ -13,7 +13,9 @@ is not UTF-8 is one character, decoded with surrogateescape).
 
 `SIMPLE_LINE` recognises the common line (printable ASCII, no quotes,
 escapes, `$`, `~`, `@`) for the fast path in scan.py, which gives the same
-result as these functions without per-character column lists.
+result as these functions without per-character column lists;
+`special_lines` finds, for a whole file at once, the few lines that are not
+plain (no comment either), so that the others need no per-line test.
 """
 
 from __future__ import annotations
@@ -227,4 +229,58 @@ def split_brace(s: str, cols: list[int]) -> tuple[tuple[str, list[int]], tuple[s
 # (printable ASCII except ! " # $ @ \ and ~, as a positive class: a negated
 # class up to U+10FFFF costs milliseconds to compile at every start)
 SIMPLE_CHARS = r"[\t %-?A-\[\]-}]"
-SIMPLE_LINE = re.compile(r"[ \t]*(" + SIMPLE_CHARS + r"*)(?:[#!].*)?", re.S)
+# Possessive (*+): neither group can give back a character that would start
+# the comment, so backtracking could never help; without it a line that does
+# not match is retried at every position.
+SIMPLE_LINE = re.compile(r"[ \t]*+(" + SIMPLE_CHARS + r"*+)(?:[#!].*)?", re.S)
+
+# The bytes of a plain line: SIMPLE_CHARS, and no comment either.  A plain
+# line is blanks and words, perhaps braces; nothing else in it needs reading.
+PLAIN_BYTES = bytes([9] + [c for c in range(0x20, 0x7F) if chr(c) not in '!"#$@\\~'])
+_MAX_MARKS = 8
+
+
+def special_lines(data: bytes) -> set[int]:
+    """Indices (0-based) of the lines of `data` - the bytes of a file, split
+    at b'\\n' - that are not plain or that hold the word `include`: the lines
+    the reader's fast path must look at one by one.  A '\\r' ending a line is
+    no reason (split_lines strips it).
+
+    The few special bytes are found in the whole text with bytes.find (C
+    speed), instead of testing every line."""
+    found: set[int] = set()
+    odd = set(data.translate(None, PLAIN_BYTES + b"\n"))
+    if len(odd) > _MAX_MARKS:       # much non-ASCII text, say: one regex pass
+        search = re.compile(rb"[^\n" + re.escape(PLAIN_BYTES) + rb"]").search
+
+        def find(d: bytes, start: int) -> int:
+            m = search(d, start)
+            return -1 if m is None else m.start()
+
+        _mark_lines(data, find, found, crlf=True)
+    else:
+        for byte in odd:
+            mark = bytes((byte,))
+            _mark_lines(data, lambda d, start, mark=mark: d.find(mark, start), found,
+                        crlf=byte == 13)
+    if b"include" in data:
+        _mark_lines(data, lambda d, start: d.find(b"include", start), found)
+    return found
+
+
+def _mark_lines(data: bytes, find, found: set, crlf: bool = False) -> None:
+    """Add the index of each line in which find(data, start) -> index finds
+    something; with crlf, not when all it finds is the '\\r's ending the line."""
+    line = 0
+    last = 0
+    at = find(data, 0)
+    while at >= 0:
+        line += data.count(b"\n", last, at)
+        nl = data.find(b"\n", at)
+        if not crlf or data[at:len(data) if nl < 0 else nl].strip(b"\r"):
+            found.add(line)
+        if nl < 0:
+            return
+        line += 1
+        last = nl + 1
+        at = find(data, last)

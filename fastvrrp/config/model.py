@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
 from ipaddress import IPv4Address, IPv6Address, ip_interface, ip_network
-from typing import Optional, Union
+from operator import attrgetter
 
 from .ast import Pos
 
-IPAddress = Union[IPv4Address, IPv6Address]
+IPAddress = IPv4Address | IPv6Address
 
 NOWHERE = Pos("<default>", 0, 0)
 
@@ -36,23 +36,59 @@ def _pos():
 
 
 def model(cls):
-    """`@dataclass(frozen=True, slots=True)` with a ~5x faster constructor.
+    """`@dataclass(frozen=True, slots=True)`, quicker to make and to construct.
 
     A frozen dataclass's generated __init__ sets every field through
     object.__setattr__, which makes a 65-field VrrpInstance cost ~10 us; a
     5,000-instance config builds hundreds of thousands of these objects.  So
     __init__ briefly gives the new object a plain class with the very same
     slots, fills the slots with ordinary assignments, and gives it back its
-    real class.  The result is an ordinary frozen dataclass instance:
-    assignment raises FrozenInstanceError, eq/hash/repr/replace/pickle are the
-    frozen class's own.
+    real class.
+
+    And every program that reads a config imports this module: dataclass()
+    compiles an __eq__, __hash__ and __repr__ per class (most of the import
+    time), so these are shared functions over each class's field names
+    instead, with the dataclass semantics: equal when of the same class with
+    equal compared fields, hashing those fields, `Name(field=value, ...)`.
+
+    The result is an ordinary frozen dataclass: fields(), replace(), pickle
+    work; assignment raises FrozenInstanceError.
     """
     if cls.__doc__ is None:   # else dataclass computes one with inspect.signature (slow)
         cls.__doc__ = "%s: see fastvrrp.config.model." % cls.__name__
-    frozen = dataclass(frozen=True, slots=True, init=False)(cls)
+    frozen = dataclass(frozen=True, slots=True, init=False, repr=False, eq=False)(cls)
+    frozen._compared = _values_of(tuple(f.name for f in fields(frozen) if f.compare))
+    frozen._shown = tuple(f.name for f in fields(frozen) if f.repr)
+    frozen.__eq__ = _eq
+    frozen.__hash__ = _hash
+    frozen.__repr__ = _repr
     plain = type(frozen.__name__ + "_Unfrozen", (), {"__slots__": frozen.__slots__})
     frozen.__init__ = _init_for(frozen, plain)
     return frozen
+
+
+def _values_of(names):
+    """obj -> the tuple of its fields `names` (what dataclass eq/hash compare)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        return lambda obj, name=names[0]: (getattr(obj, name),)
+    return lambda obj: ()
+
+
+def _eq(self, other):
+    if other.__class__ is self.__class__:
+        return self._compared(self) == other._compared(other)
+    return NotImplemented
+
+
+def _hash(self):
+    return hash(self._compared(self))
+
+
+def _repr(self):
+    return "%s(%s)" % (self.__class__.__qualname__,
+                       ", ".join(["%s=%r" % (name, getattr(self, name)) for name in self._shown]))
 
 
 _FACTORY = object()
@@ -94,8 +130,8 @@ class Command:
     `is_system` marks the `"</path"` form keepalived runs through system().
     """
     argv: tuple[str, ...]
-    user: Optional[str] = None
-    group: Optional[str] = None
+    user: str | None = None
+    group: str | None = None
     pos: Pos = _pos()
 
     @property
@@ -107,8 +143,8 @@ class Command:
 @model
 class Fifo:
     path: str
-    user: Optional[str] = None
-    group: Optional[str] = None
+    user: str | None = None
+    group: str | None = None
     pos: Pos = _pos()
 
 
@@ -119,20 +155,20 @@ class IpAddress:
     """One line of virtual_ipaddress / virtual_ipaddress_excluded / static_ipaddress."""
     address: IPAddress
     prefixlen: int
-    dev: Optional[str] = None            # None: the instance's interface (or its VMAC)
+    dev: str | None = None            # None: the instance's interface (or its VMAC)
     scope: int = 0                       # rt_scopes number; 0 = global
-    broadcast: Optional[IPv4Address] = None
-    label: Optional[str] = None
-    peer: Optional[IPAddress] = None
+    broadcast: IPv4Address | None = None
+    label: str | None = None
+    peer: IPAddress | None = None
     home: bool = False
     nodad: bool = True                   # IFA_F_NODAD unless `-nodad` (IPv6 only)
     mngtmpaddr: bool = False
     noprefixroute: bool = False
     autojoin: bool = False
     no_track: bool = False
-    preferred_lft: Optional[int] = None  # None: kernel default; 0xFFFFFFFF = forever
+    preferred_lft: int | None = None  # None: kernel default; 0xFFFFFFFF = forever
     use_vmac: bool = False
-    track_group: Optional[str] = None    # static addresses only
+    track_group: str | None = None    # static addresses only
     pos: Pos = _pos()
 
     @property
@@ -147,9 +183,9 @@ class IpAddress:
 
 @model
 class Nexthop:
-    via: Optional[IPAddress] = None
-    dev: Optional[str] = None
-    weight: Optional[int] = None
+    via: IPAddress | None = None
+    dev: str | None = None
+    weight: int | None = None
     onlink: bool = False
 
 
@@ -158,25 +194,25 @@ class Route:
     """One line of virtual_routes / static_routes (ip-route syntax)."""
     dest: object                          # ipaddress network (IPv4Network/IPv6Network)
     type: str = "unicast"                 # unicast, blackhole, unreachable, prohibit, throw, ...
-    src: Optional[IPAddress] = None
-    via: Optional[IPAddress] = None
+    src: IPAddress | None = None
+    via: IPAddress | None = None
     from_: object = None                  # IPv6 source prefix (`from`)
-    dev: Optional[str] = None
+    dev: str | None = None
     table: int = 254                      # RT_TABLE_MAIN
-    metric: Optional[int] = None
-    scope: Optional[int] = None
-    protocol: Optional[int] = None
-    tos: Optional[int] = None
+    metric: int | None = None
+    scope: int | None = None
+    protocol: int | None = None
+    tos: int | None = None
     onlink: bool = False
-    pref: Optional[str] = None
-    realms: Optional[str] = None
+    pref: str | None = None
+    realms: str | None = None
     metrics: tuple[tuple[str, str], ...] = ()   # mtu, advmss, rtt, ... as (name, value) pairs
     nexthops: tuple[Nexthop, ...] = ()
-    or_via: Optional[IPAddress] = None    # deprecated `or ADDR`
-    operation: Optional[str] = None       # add / prepend / append
+    or_via: IPAddress | None = None    # deprecated `or ADDR`
+    operation: str | None = None       # add / prepend / append
     no_track: bool = False
-    track_group: Optional[str] = None
-    vrf: Optional[str] = None
+    track_group: str | None = None
+    vrf: str | None = None
     pos: Pos = _pos()
 
     @property
@@ -192,26 +228,26 @@ class Rule:
     from_: object = None                  # ipaddress network
     to: object = None
     not_: bool = False
-    table: Optional[int] = None
-    goto: Optional[int] = None
-    preference: Optional[int] = None      # None only while building; filled like keepalived
-    tos: Optional[int] = None
-    fwmark: Optional[int] = None
-    fwmask: Optional[int] = None
-    realms: Optional[str] = None
-    suppress_prefixlength: Optional[int] = None
-    suppress_ifgroup: Optional[int] = None
-    iif: Optional[str] = None
-    oif: Optional[str] = None
-    tunnel_id: Optional[int] = None
-    uidrange: Optional[tuple[int, int]] = None
+    table: int | None = None
+    goto: int | None = None
+    preference: int | None = None      # None only while building; filled like keepalived
+    tos: int | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    realms: str | None = None
+    suppress_prefixlength: int | None = None
+    suppress_ifgroup: int | None = None
+    iif: str | None = None
+    oif: str | None = None
+    tunnel_id: int | None = None
+    uidrange: tuple[int, int] | None = None
     l3mdev: bool = False
-    protocol: Optional[int] = None
-    ipproto: Optional[int] = None
-    sport: Optional[tuple[int, int]] = None
-    dport: Optional[tuple[int, int]] = None
+    protocol: int | None = None
+    ipproto: int | None = None
+    sport: tuple[int, int] | None = None
+    dport: tuple[int, int] | None = None
     no_track: bool = False
-    track_group: Optional[str] = None
+    track_group: str | None = None
     pos: Pos = _pos()
 
 
@@ -222,7 +258,7 @@ class TrackInterface:
     name: str
     weight: int = 0                       # 0: down means FAULT (reference §3.2)
     reverse: bool = False
-    group: Optional[str] = None           # set when inherited from a sync group
+    group: str | None = None           # set when inherited from a sync group
     pos: Pos = _pos()
 
 
@@ -231,7 +267,7 @@ class TrackScript:
     name: str
     weight: int = 0
     reverse: bool = False
-    group: Optional[str] = None
+    group: str | None = None
     pos: Pos = _pos()
 
 
@@ -240,7 +276,7 @@ class TrackFile:
     name: str
     weight: int = 1
     reverse: bool = False
-    group: Optional[str] = None
+    group: str | None = None
     pos: Pos = _pos()
 
 
@@ -249,7 +285,7 @@ class TrackProcess:
     name: str
     weight: int = 0
     reverse: bool = False
-    group: Optional[str] = None
+    group: str | None = None
     pos: Pos = _pos()
 
 
@@ -265,7 +301,7 @@ class UnicastPeer:
 class Vmac:
     """`use_vmac [NAME] [MAC]` (+ vmac_xmit_base, use_vmac_addr)."""
     ifname: str                           # derived: vrrp.<VRID> unless named
-    mac: Optional[str] = None             # None: 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID
+    mac: str | None = None             # None: 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID
     xmit_base: bool = False
     use_vmac_addr: bool = False
 
@@ -303,7 +339,7 @@ class TrackProcessDef:
     name: str
     process: str
     params: tuple[str, ...] = ()
-    param_match: Optional[str] = None     # exact, initial, partial
+    param_match: str | None = None     # exact, initial, partial
     weight: int = 0
     weight_reverse: bool = False
     quorum: int = 1
@@ -318,17 +354,17 @@ class TrackProcessDef:
 class SyncGroup:
     name: str
     members: tuple[str, ...]
-    notify_master: Optional[Command] = None
-    notify_backup: Optional[Command] = None
-    notify_fault: Optional[Command] = None
-    notify_stop: Optional[Command] = None
-    notify: Optional[Command] = None
+    notify_master: Command | None = None
+    notify_backup: Command | None = None
+    notify_fault: Command | None = None
+    notify_stop: Command | None = None
+    notify: Command | None = None
     track_interfaces: tuple[TrackInterface, ...] = ()
     track_scripts: tuple[TrackScript, ...] = ()
     track_files: tuple[TrackFile, ...] = ()
     track_processes: tuple[TrackProcess, ...] = ()
     sync_group_tracking_weight: bool = False
-    notify_priority_changes: Optional[bool] = None
+    notify_priority_changes: bool | None = None
     pos: Pos = _pos()
 
 
@@ -341,8 +377,8 @@ class StaticTrackGroup:
 
 @model
 class GarpGroup:
-    garp_interval_us: Optional[int] = None
-    gna_interval_us: Optional[int] = None
+    garp_interval_us: int | None = None
+    gna_interval_us: int | None = None
     interfaces: tuple[str, ...] = ()
     pos: Pos = _pos()
 
@@ -358,7 +394,7 @@ class InterfaceDelays:
 @model
 class LinkbeatInterface:
     interface: str
-    method: Optional[str] = None          # MII, ETHTOOL, IOCTL
+    method: str | None = None          # MII, ETHTOOL, IOCTL
     pos: Pos = _pos()
 
 
@@ -368,14 +404,14 @@ class LinkbeatInterface:
 class VrrpInstance:
     name: str
     vrid: int
-    interface: Optional[str]
+    interface: str | None
     family: int                           # 4 or 6
     version: int                          # 2 or 3
     state: str                            # initial wantstate: MASTER or BACKUP (reference §3.5)
     priority: int                         # base priority, 1..255
     advert_int_cs: int = 100              # RFC 5798 §5.2.7 units
-    auth_type: Optional[str] = None       # PASS or AH (VRRPv2 only, RFC 3768 §5.3.6)
-    auth_pass: Optional[bytes] = None     # exactly 8 bytes, zero padded
+    auth_type: str | None = None       # PASS or AH (VRRPv2 only, RFC 3768 §5.3.6)
+    auth_pass: bytes | None = None     # exactly 8 bytes, zero padded
     vips: tuple[IpAddress, ...] = ()
     evips: tuple[IpAddress, ...] = ()
     no_virtual_ipaddress: bool = False    # [>=2.2.8] zero VIPs allowed
@@ -388,13 +424,13 @@ class VrrpInstance:
     dont_track_primary: bool = False
     nopreempt: bool = False
     preempt_delay_us: int = 0
-    mcast_src_ip: Optional[IPAddress] = None
-    unicast_src_ip: Optional[IPAddress] = None
+    mcast_src_ip: IPAddress | None = None
+    unicast_src_ip: IPAddress | None = None
     unicast_peers: tuple[UnicastPeer, ...] = ()
-    unicast_ttl: Optional[int] = None     # None: IPv4 255 / IPv6 kernel default
+    unicast_ttl: int | None = None     # None: IPv4 255 / IPv6 kernel default
     check_unicast_src: bool = False
     unicast_fault_no_peer: bool = False
-    mcast_dst_ip: Optional[IPAddress] = None   # the multicast group used (None when unicast)
+    mcast_dst_ip: IPAddress | None = None   # the multicast group used (None when unicast)
     accept: bool = True
     skip_check_adv_addr: bool = False
     strict_mode: bool = False
@@ -411,25 +447,25 @@ class VrrpInstance:
     down_timer_adverts: int = 3
     owner_ignore_adverts: bool = False
     v3_checksum_as_v2: bool = False
-    notify_master: Optional[Command] = None
-    notify_backup: Optional[Command] = None
-    notify_fault: Optional[Command] = None
-    notify_stop: Optional[Command] = None
-    notify_deleted: Optional[Command] = None
+    notify_master: Command | None = None
+    notify_backup: Command | None = None
+    notify_fault: Command | None = None
+    notify_stop: Command | None = None
+    notify_deleted: Command | None = None
     notify_deleted_enabled: bool = False
-    notify_master_rx_lower_pri: Optional[Command] = None
-    notify: Optional[Command] = None
+    notify_master_rx_lower_pri: Command | None = None
+    notify: Command | None = None
     notify_priority_changes: bool = False
-    use_vmac: Optional[Vmac] = None
-    use_ipvlan: Optional[tuple[str, ...]] = None
-    vrf: Optional[str] = None
+    use_vmac: Vmac | None = None
+    use_ipvlan: tuple[str, ...] | None = None
+    vrf: str | None = None
     promote_secondaries: bool = False
     track_src_ip: bool = False
-    kernel_rx_buf_size: Optional[int] = None
-    old_unicast_checksum: Optional[str] = None  # "config" or "never"
+    kernel_rx_buf_size: int | None = None
+    old_unicast_checksum: str | None = None  # "config" or "never"
     linkbeat_use_polling: bool = False
     debug: int = 0
-    sync_group: Optional[str] = None
+    sync_group: str | None = None
     pos: Pos = _pos()
     positions: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -456,7 +492,7 @@ class VrrpInstance:
 
 @model
 class GlobalDefs:
-    router_id: Optional[str] = None       # None: the host name
+    router_id: str | None = None       # None: the host name
     vrrp_mcast_group4: IPv4Address = IPv4Address("224.0.0.18")   # RFC 3768 §5.2.2
     vrrp_mcast_group6: IPv6Address = IPv6Address("ff02::12")     # RFC 5798 §5.1.2.2
     vrrp_garp_master_delay_us: int = 5_000_000
@@ -478,19 +514,19 @@ class GlobalDefs:
     vrrp_skip_check_adv_addr: bool = False
     vrrp_owner_ignore_adverts: bool = False
     v3_checksum_as_v2: bool = False
-    nftables: Optional[str] = None
-    nftables_priority: Optional[int] = None
+    nftables: str | None = None
+    nftables_priority: int | None = None
     nftables_ifindex: bool = False
     nftables_counters: bool = False
-    vrrp_iptables: Optional[tuple[str, ...]] = None
-    vrrp_ipsets: Optional[tuple[str, ...]] = None
+    vrrp_iptables: tuple[str, ...] | None = None
+    vrrp_ipsets: tuple[str, ...] | None = None
     enable_script_security: bool = False
-    script_user: Optional[str] = None
-    script_group: Optional[str] = None
-    notify_fifo: Optional[Fifo] = None
-    notify_fifo_script: Optional[Command] = None
-    vrrp_notify_fifo: Optional[Fifo] = None
-    vrrp_notify_fifo_script: Optional[Command] = None
+    script_user: str | None = None
+    script_group: str | None = None
+    notify_fifo: Fifo | None = None
+    notify_fifo_script: Command | None = None
+    vrrp_notify_fifo: Fifo | None = None
+    vrrp_notify_fifo_script: Command | None = None
     vrrp_notify_priority_changes: bool = False
     fifo_write_vrrp_states_on_reload: bool = False
     vrrp_startup_delay_us: int = 0
@@ -498,14 +534,14 @@ class GlobalDefs:
     dynamic_interfaces: bool = False
     dynamic_interfaces_allow_if_changes: bool = False
     default_interface: str = "eth0"
-    vmac_prefix: Optional[str] = None
-    vmac_addr_prefix: Optional[str] = None
+    vmac_prefix: str | None = None
+    vmac_addr_prefix: str | None = None
     disable_local_igmp: bool = False
     log_unknown_vrids: bool = False
     linkbeat_use_polling: bool = False
-    startup_script: Optional[Command] = None
+    startup_script: Command | None = None
     startup_script_timeout_s: int = 10
-    shutdown_script: Optional[Command] = None
+    shutdown_script: Command | None = None
     shutdown_script_timeout_s: int = 10
     # Accepted and validated, no effect on fastvrrp (process tuning, reload
     # machinery, dump-file naming): keyword -> normalised value.
@@ -529,15 +565,15 @@ class Config:
     garp_groups: tuple[GarpGroup, ...] = ()
     linkbeat_interfaces: tuple[LinkbeatInterface, ...] = ()
     interface_up_down_delays: tuple[InterfaceDelays, ...] = ()
-    net_namespace: Optional[str] = None
-    instance_name: Optional[str] = None   # top-level `instance NAME`
+    net_namespace: str | None = None
+    instance_name: str | None = None   # top-level `instance NAME`
     top: dict = field(default_factory=dict)  # other accepted top-level keywords
 
     @cached_property
     def instances_by_name(self) -> dict:
         return {i.name: i for i in self.instances}
 
-    def instance(self, name: str) -> Optional[VrrpInstance]:
+    def instance(self, name: str) -> VrrpInstance | None:
         return self.instances_by_name.get(name)
 
     def interfaces(self) -> dict:

@@ -21,10 +21,8 @@ made by substitution points at the use.
 
 from __future__ import annotations
 
-import random
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 _ALPHA = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _ALNUM = _ALPHA | frozenset("0123456789")
@@ -46,7 +44,7 @@ class Definition:
     name: str
     lines: list[str]                   # one element unless multiline
     multiline: bool = False
-    fn: Optional[Callable[[Optional[list[int]]], str]] = None
+    fn: Callable[[list[int] | None], str] | None = None
     max_params: int = 0
 
     @property
@@ -59,16 +57,17 @@ class Use:
     """One replacement done by substitute()."""
     name: str
     col: int
-    rest: Optional[list[str]] = None     # a multi-line value: its further lines
+    rest: list[str] | None = None     # a multi-line value: its further lines
 
 
 class Definitions:
     """The parameter table of one read (global across included files)."""
 
-    def __init__(self, config_id: str, cwd: Callable[[], str], seed: Optional[int] = None) -> None:
+    def __init__(self, config_id: str, cwd: Callable[[], str], seed: int | None = None) -> None:
         self.config_id = config_id
         self._cwd = cwd
-        self.random = random.Random(time.time_ns() if seed is None else seed)
+        self._seed = seed
+        self._rng = None                  # random.Random, made when ${_RANDOM} is first used
         self.table: dict[str, Definition] = {}
         self._builtin("_PWD", lambda params: self._cwd())
         self._builtin("_INSTANCE", lambda params: self.config_id)
@@ -81,9 +80,19 @@ class Definitions:
 
     def seed(self, value: int) -> None:
         """global_defs `random_seed N`: makes ${_RANDOM} repeatable."""
-        self.random.seed(value)
+        self._seed = value
+        self._rng = None
 
-    def _random(self, params: Optional[list[int]]) -> str:
+    @property
+    def random(self):
+        """The generator behind ${_RANDOM} (seeded by the time unless `seed`)."""
+        if self._rng is None:
+            import random
+            import time
+            self._rng = random.Random(time.time_ns() if self._seed is None else self._seed)
+        return self._rng
+
+    def _random(self, params: list[int] | None) -> str:
         low, high = 0, 32767
         if params:
             low = params[0]
@@ -99,7 +108,7 @@ class Definitions:
         """A one-line definition (also how ~SEQ/~LST set their variables)."""
         self.table[name] = Definition(name, [value])
 
-    def parse_definition(self, s: str) -> Optional[Definition]:
+    def parse_definition(self, s: str) -> Definition | None:
         """If `s` is a `$NAME=VALUE` line, record it and return the
         Definition (multiline: more lines are to be appended); else None."""
         if len(s) < 3 or s[0] != "$" or s[1] not in _ALPHA:
@@ -146,7 +155,7 @@ class Definitions:
 
     # -- using -----------------------------------------------------------------
 
-    def _match(self, s: str, i: int) -> Optional[tuple[Definition, int, Optional[list[int]]]]:
+    def _match(self, s: str, i: int) -> tuple[Definition, int, list[int] | None] | None:
         """A use of a defined name starting with the '$' at s[i]:
         (definition, end index, numeric parameters) or None."""
         n = len(s)
@@ -160,7 +169,7 @@ class Definitions:
         while k < n and s[k] in _ALNUM:
             k += 1
         name = s[j:k]
-        params: Optional[list[int]] = None
+        params: list[int] | None = None
         if braces:
             first = last = -1
             while k < n and (s[k] == " " or s[k] in _DIGITS):

@@ -26,7 +26,6 @@ docs/config-differences.md ("Language").
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from .ast import Diagnostics, Pos, Word
 from . import include as inc
@@ -47,11 +46,12 @@ MAX_REPROCESS = 1000
 
 class Preprocessor:
     def __init__(self, diags: Diagnostics, config_id: str, include_check: int = 0,
-                 fast_path: bool = True) -> None:
+                 fast_path: bool = True, on_top=None) -> None:
         self.diags = diags
         self.fast_path = fast_path            # False: every line takes the general path (tests)
         self.config_id = config_id
-        self.builder = TreeBuilder(diags, self._global_keyword)
+        # on_top: each finished top-level Node goes there (see TreeBuilder)
+        self.builder = TreeBuilder(diags, self._global_keyword, on_top)
         self.defs = Definitions(config_id, self._pwd)
         self.sources: list = []
         self.seen: dict[tuple[int, int], Pos] = {}
@@ -80,7 +80,7 @@ class Preprocessor:
 
     # -- where we are ---------------------------------------------------------------
 
-    def _current_file(self) -> Optional[FileSource]:
+    def _current_file(self) -> FileSource | None:
         for src in reversed(self.sources):
             if isinstance(src, FileSource) and src.opened:
                 return src
@@ -118,7 +118,7 @@ class Preprocessor:
                 continue
             self._logical(t)
 
-    def _next_generated(self, src) -> Optional[LineText]:
+    def _next_generated(self, src) -> LineText | None:
         """Next line of a generator; a generator is removed as soon as it
         has given its last line (as keepalived frees it)."""
         self.generated += 1
@@ -175,7 +175,7 @@ class Preprocessor:
                          "unterminated quote: no closing '\"' on this line", "unterminated-quote")
         t.quote_reported = True
 
-    def _logical(self, t: Optional[LineText]) -> None:
+    def _logical(self, t: LineText | None) -> None:
         """A decommented line from any source, and the residues of its braces."""
         while t is not None:
             if self.mdef is not None:       # a generated line while a definition is being read
@@ -199,7 +199,7 @@ class Preprocessor:
                 return
             t = t.derive(residue[0], residue[1])
 
-    def _expand(self, t: LineText) -> Optional[LineText]:
+    def _expand(self, t: LineText) -> LineText | None:
         """Conditionals, definitions, sequences and substitution.
         Returns the line to go on with, or None if it was used up or dropped."""
         s, cols = t.s, t.cols

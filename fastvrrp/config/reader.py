@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Optional
 
 from .ast import Diagnostic, Diagnostics, Node, Pos
 from . import include as inc
@@ -72,7 +71,26 @@ def _printable(diags: Diagnostics, start: int) -> None:
             diags.items[i] = Diagnostic(d.pos, d.severity, text, d.code)
 
 
-def _guarded(pp: Preprocessor, diags: Diagnostics, where: Pos, run) -> tuple[Node, ...]:
+class _Relay:
+    """Hands each finished top-level Node to a consumer (read_config's
+    `on_node`).  The reader's own diagnostics since the last hand-over are
+    made printable first; the consumer's are its own."""
+
+    def __init__(self, diags: Diagnostics, consumer) -> None:
+        self.diags = diags
+        self.consumer = consumer
+        self.mark = len(diags.items)
+
+    def __call__(self, node: Node) -> None:
+        items = self.diags.items
+        if len(items) > self.mark:
+            _printable(self.diags, self.mark)
+        self.consumer(node)
+        self.mark = len(items)
+
+
+def _guarded(pp: Preprocessor, diags: Diagnostics, where: Pos, run,
+             relay: _Relay | None = None) -> tuple[Node, ...]:
     # The tree is acyclic: the cyclic garbage collector has nothing to find in
     # it, but walking the growing heap over and over would double the time.
     collecting = gc.isenabled()
@@ -83,7 +101,7 @@ def _guarded(pp: Preprocessor, diags: Diagnostics, where: Pos, run) -> tuple[Nod
     finally:
         if collecting:
             gc.enable()
-        _printable(diags, start)
+        _printable(diags, start if relay is None else relay.mark)
 
 
 def _run(pp: Preprocessor, diags: Diagnostics, where: Pos, run) -> tuple[Node, ...]:
@@ -101,26 +119,34 @@ def _run(pp: Preprocessor, diags: Diagnostics, where: Pos, run) -> tuple[Node, .
         return ()
 
 
-def read_config(path: str, diags: Diagnostics, config_id: Optional[str] = None, *,
-                all_config: bool = False) -> tuple[Node, ...]:
+def read_config(path: str, diags: Diagnostics, config_id: str | None = None, *,
+                all_config: bool = False, on_node=None) -> tuple[Node, ...]:
     """Read a keepalived.conf and everything it includes; return the top-level Nodes.
 
     config_id None -> the host name (as keepalived).  all_config: keepalived's
     -e (every include check on).  Never raises for bad input: every problem
     is a Diagnostic (file:line:col), and reading goes on.  An unreadable top
-    file -> one error diagnostic, empty tuple."""
+    file -> one error diagnostic, empty tuple.
+
+    on_node: a callable that takes each top-level Node as soon as it is
+    read whole (build.Builder.feed); then the result is empty, and no more
+    of the tree than one block need be in memory at a time."""
+    relay = None if on_node is None else _Relay(diags, on_node)
     pp = Preprocessor(diags, default_config_id() if config_id is None else config_id,
-                      inc.CHECK_ALL if all_config else 0)
+                      inc.CHECK_ALL if all_config else 0, on_top=relay)
     paths = _main_files(path, diags)
     if not paths:
         return ()
-    return _guarded(pp, diags, Pos(path, 0, 0), lambda: pp.read_files(paths))
+    return _guarded(pp, diags, Pos(path, 0, 0), lambda: pp.read_files(paths), relay)
 
 
 def read_text(text: str, diags: Diagnostics, filename: str = "<string>",
-              config_id: Optional[str] = None, base_dir: Optional[str] = None) -> tuple[Node, ...]:
+              config_id: str | None = None, base_dir: str | None = None, *,
+              on_node=None) -> tuple[Node, ...]:
     """Same as read_config for text in memory.  Relative includes start from
     base_dir (default: the current directory), which is also ${_PWD}."""
-    pp = Preprocessor(diags, default_config_id() if config_id is None else config_id)
+    relay = None if on_node is None else _Relay(diags, on_node)
+    pp = Preprocessor(diags, default_config_id() if config_id is None else config_id,
+                      on_top=relay)
     return _guarded(pp, diags, Pos(filename, 0, 0),
-                    lambda: pp.read_text(text, filename, base_dir or ""))
+                    lambda: pp.read_text(text, filename, base_dir or ""), relay)

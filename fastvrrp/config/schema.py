@@ -12,7 +12,7 @@ Kinds:
   flag    bare keyword -> True
   bool    bare keyword -> True, or one of true/on/yes false/off/no
   block   a `{ }` sub-block read with its own Block (authentication)
-  list    a value block: one entry per line (`entry(words, frame)`), appended
+  list    a value block: one entry per line (`entry(node, frame)`), appended
   named   a top-level `KEYWORD NAME { }` block (vrrp_instance, vrrp_script, ...)
   ignore  IGN: skipped with its braces and one warning
 
@@ -23,8 +23,8 @@ values, cross-checks) lives in build.py and checks.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from . import entries as E
 from .convert import BadValue, to_bool, to_decimal, to_int, to_ip, to_uint
@@ -39,21 +39,21 @@ TIMER_MAX_S = UINT_MAX // 1_000_000      # keepalived TIMER_MAX_SEC-ish bound (4
 class Key:
     name: str
     kind: str = "value"
-    conv: Optional[Callable] = None          # value: (args, frame) -> value
+    conv: Callable | None = None          # value: (args, frame) -> value
     field: str = ""                          # where build stores it ("" = name)
     args: tuple = (1, 1)                     # (min, max) words after the keyword; max None = any
     type: str = ""                           # for docs: uint, int, decimal, bool, ip, string, ...
-    range: Optional[tuple] = None
+    range: tuple | None = None
     default: object = None
     prio: str = P1
-    deprecated: Optional[str] = None         # the keyword to use instead
+    deprecated: str | None = None         # the keyword to use instead
     dep_error: bool = False                  # keepalived reports the deprecation as an error
-    since: Optional[str] = None              # first keepalived version that has it (> 2.2.7)
+    since: str | None = None              # first keepalived version that has it (> 2.2.7)
     multi: str = "last"                      # last | first | append
     on_error: object = None                  # value stored when conv fails (None: keep previous)
     error_note: str = "ignoring"             # what the error message says happens
-    block: Optional["Block"] = None          # block / named kinds
-    entry: Optional[Callable] = None         # list kind: (words, frame) -> item | None
+    block: "Block" | None = None          # block / named kinds
+    entry: Callable | None = None         # list kind: (Node, frame) -> item | None
     doc: str = ""
 
     def __post_init__(self):
@@ -66,6 +66,7 @@ class Key:
         object.__setattr__(self, "fast", self.kind == "value" and not self.deprecated
                            and not self.since and self.multi == "last"
                            and not self.field.startswith("other:") and self.name != "state")
+        # A pure converter (see `pure`): build.collect may reuse its values.
         object.__setattr__(self, "memo", {} if getattr(self.conv, "pure", False) else None)
 
 
@@ -75,6 +76,9 @@ class Block:
     keys: dict = field(default_factory=dict)
     ign_prefixes: tuple = ()                 # unknown keywords with these prefixes are IGN
     fast: dict = field(default_factory=dict)  # plain value keys: name -> (conv, field, lo, hi, memo, key)
+    # build.collect: the texts of plain value lines with a pure converter ->
+    # (field, the value they gave), for the next line that says the same
+    known: dict = field(default_factory=dict)
 
     def add(self, *keys: Key) -> "Block":
         for k in keys:
@@ -420,8 +424,9 @@ def garp_interval_group(args, frame):
     return val
 
 
-def up_down_delay(words, frame):
+def up_down_delay(node, frame):
     from .model import InterfaceDelays
+    words = node.words
     try:
         down, _ = to_decimal(words[1].text, 6, 0, 255_000_000) if len(words) > 1 else (None, 0)
         up, _ = to_decimal(words[2].text, 6, 0, 255_000_000) if len(words) > 2 else (0, 0)
@@ -436,8 +441,9 @@ def up_down_delay(words, frame):
     return InterfaceDelays(words[0].text, down, up, pos=words[0].pos)
 
 
-def linkbeat_entry(words, frame):
+def linkbeat_entry(node, frame):
     from .model import LinkbeatInterface
+    words = node.words
     method = None
     if len(words) > 1:
         if words[1].text in ("MII", "ETHTOOL", "IOCTL") and len(words) == 2:

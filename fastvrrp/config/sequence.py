@@ -16,8 +16,8 @@ blanks, `,`, `{`, `}` or `)`, and missing values in a set are empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 # A ~SEQ that would emit more than this many lines is refused: keepalived
 # would happily count to LONG_MAX.

@@ -9,11 +9,10 @@ before), reads it, decodes it and splits it into physical lines.
 
 from __future__ import annotations
 
-from typing import Optional
 
 from .ast import Diagnostics, Pos
 from . import include as inc
-from .lexer import LineText, MAX_LINE_BYTES, decode, physical_lines
+from .lexer import LineText, MAX_LINE_BYTES, decode, physical_lines, special_lines
 from .sequence import Sequence
 
 MAIN_FILE_CHECKS = inc.CHECK_READ | inc.CHECK_MATCH | inc.CHECK_WILDCARD
@@ -21,11 +20,13 @@ MAIN_FILE_CHECKS = inc.CHECK_READ | inc.CHECK_MATCH | inc.CHECK_WILDCARD
 
 class FileSource:
     """A file being read (opened when first reached)."""
-    __slots__ = ("name", "lines", "index", "flags", "include_pos", "saved_check", "opened")
+    __slots__ = ("name", "lines", "special", "index", "flags", "include_pos", "saved_check",
+                 "opened")
 
-    def __init__(self, name: str, flags: int, include_pos: Optional[Pos], saved_check: int) -> None:
+    def __init__(self, name: str, flags: int, include_pos: Pos | None, saved_check: int) -> None:
         self.name = name                  # as displayed in positions
         self.lines: list[str] = []
+        self.special: set[int] = set()    # lines (0-based) the fast path must not take
         self.index = 0                    # next line to read
         self.flags = flags                # include checks of the include keyword
         self.include_pos = include_pos    # the include line; None for a main file
@@ -56,7 +57,7 @@ class SeqSource:
         self.line = t.line
         self.left = seq.count
 
-    def next_line(self, defs) -> tuple[Optional[LineText], bool]:
+    def next_line(self, defs) -> tuple[LineText | None, bool]:
         """(the template with the next values defined, whether that was the last)."""
         values = next(self.seq.values, None)
         self.left -= 1
@@ -79,7 +80,7 @@ class MultiSource:
         self.line = line
         self.col = col
 
-    def next_line(self, defs) -> tuple[Optional[LineText], bool]:
+    def next_line(self, defs) -> tuple[LineText | None, bool]:
         """(the next line, attributed to the use; whether that was the last)."""
         if self.index >= len(self.lines):
             return None, True
@@ -105,6 +106,7 @@ def open_source(src: FileSource, seen: dict, diags: Diagnostics, include_check: 
     if isinstance(src, TextSource):
         text = src.text[1:] if src.text.startswith("\ufeff") else src.text
         src.lines = split_lines(text, src.name, diags)
+        src.special = special_lines(text.encode("utf-8", "surrogatepass"))
         return True
     st, why = inc.check_file(src.name)
     if st is None:
@@ -129,6 +131,7 @@ def open_source(src: FileSource, seen: dict, diags: Diagnostics, include_check: 
         diags.warning(Pos(src.name, 1, 1), "UTF-8 byte order mark at the start of the file ignored "
                       "(keepalived 2.2.7 reads it as part of the first word)", "bom")
     src.lines = split_lines(text, src.name, diags)
+    src.special = special_lines(data)
     return True
 
 

@@ -27,9 +27,9 @@ def resolve(frames, known, diags) -> dict:
     for frame in frames:
         raw = frame.raw
         name = frame.name
-        node = frame.start
+        start = frame.start
         if "group" not in raw:
-            diags.error(node.pos, "sync group %s has no virtual router(s) - removing it" % name,
+            diags.error(start, "sync group %s has no virtual router(s) - removing it" % name,
                         "empty-sync-group")
             continue
         members = []
@@ -46,11 +46,11 @@ def resolve(frames, known, diags) -> dict:
             owner[member] = name
             members.append(member)
         if not members:
-            diags.error(node.pos, "sync group %s: no matching virtual router found - removing it"
+            diags.error(start, "sync group %s: no matching virtual router found - removing it"
                         % name, "empty-sync-group")
             continue
         if len(members) == 1:
-            diags.error(node.pos, "sync group %s has only 1 virtual router - this probably isn't "
+            diags.error(start, "sync group %s has only 1 virtual router - this probably isn't "
                         "what you want" % name, "single-member-sync-group")
         model = SyncGroup(
             name, tuple(members),
@@ -63,7 +63,7 @@ def resolve(frames, known, diags) -> dict:
             track_processes=tuple(raw.get("track_process", ())),
             sync_group_tracking_weight=raw.get("sync_group_tracking_weight", False),
             notify_priority_changes=raw.get("notify_priority_changes"),
-            pos=node.pos)
+            pos=start)
         out[name] = {"members": members, "model": model, "frame": frame}
     return out
 
