@@ -144,7 +144,8 @@ class SyslogHandler(logging.Handler):
         self.facility = facility
         self.parent_ident = parent_ident
         self.vrrp_ident = vrrp_ident
-        self.dropped = 0
+        self.dropped = 0          # lost and not yet reported
+        self.dropped_total = 0    # lost since start (never decreases)
         self.sent = 0
         self._sock: Optional[socket.socket] = None
         self._fmt = logging.Formatter()
@@ -190,6 +191,7 @@ class SyslogHandler(logging.Handler):
             for datagram in data:
                 if len(self._queue) >= self.BACKLOG:
                     self.dropped += 1
+                    self.dropped_total += 1
                 else:
                     self._queue.append(datagram)
             if self._thread is None:
@@ -218,6 +220,7 @@ class SyslogHandler(logging.Handler):
                 else:
                     with self._cond:
                         self.dropped += 1
+                        self.dropped_total += 1
             finally:
                 with self._cond:
                     self._busy = False

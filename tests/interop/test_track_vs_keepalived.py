@@ -242,15 +242,17 @@ class KeepalivedView:
     async def settled(self, since, faults_before, marker=None, marker_before=0):
         from fastvrrp.bench.vrrpview import decode_frame
         deadline = time.monotonic() + STEP_TIMEOUT
-        while time.monotonic() < deadline:
+        seen = None      # when the marker was first seen in the log: adverts sent
+        while time.monotonic() < deadline:   # after it carry the new priority
             assert self.ka.running(), self.ka.log()[-3000:]
             if marker is None or self.count(marker) > marker_before:
+                seen = seen or time.time()
                 log = self.ka.log()
                 states = self.STATE.findall(log)
                 if self.mark() > faults_before and states and states[-1] == FAULT:
                     return FAULT
                 adverts = [decode_frame(f) for f in self.capture.frames()
-                           if f.ts >= since + SETTLE_S]
+                           if f.ts >= max(since + SETTLE_S, seen)]
                 adverts = [a for a in adverts if a.vrid == 51 and a.priority]
                 if len(adverts) >= ADVERTS:
                     return adverts[-1].priority
