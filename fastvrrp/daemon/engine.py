@@ -1001,6 +1001,8 @@ class Engine:
     def dump_stats(self, fp: TextIO, clear: bool) -> None:
         views = self._views()
         engine_dumps.write_stats(fp, views)
+        if self.fp is not None:
+            engine_dumps.write_fastpath_stats(fp, self.fp.stats())
         if clear:
             for rt in self._runtimes.values():
                 if rt.linked:

@@ -178,6 +178,20 @@ def write_stats(fp: TextIO, views) -> None:
                 fp.write("    %s: %d\n" % (label, c.get(key, 0)))
 
 
+def write_fastpath_stats(fp: TextIO, stats: dict) -> None:
+    """fastvrrp's own block after keepalived's: the fast path's global counters
+    (`python_escalations` shows whether the steady state stays in C)."""
+    fp.write("Fast path:\n")
+    for key, value in stats.items():
+        if isinstance(value, int):
+            fp.write("  %s: %d\n" % (key, value))
+    drops = stats.get("drops") or {}
+    if drops:
+        fp.write("  drops:\n")
+        for reason, count in sorted(drops.items()):
+            fp.write("    %s: %d\n" % (reason, count))
+
+
 def json_records(views) -> list:
     """keepalived.json (json_version 1): [{"data": {...}, "stats": {...}}, ...]."""
     out = []

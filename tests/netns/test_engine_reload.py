@@ -112,6 +112,7 @@ def test_signal_dumps_describe_the_running_instances(pair):
         return text if int(text.split("Received: ")[1].split()[0]) >= 1 else None
     stats_text = wait_for(received, 5, what="b counting a's adverts")   # b hears a
     assert "  Became master: 0\n" in stats_text
+    assert "\nFast path:\n  python_escalations: " in stats_text     # after keepalived's blocks
 
     data_text = _dump(pair, b, signal.SIGUSR1, "keepalived.data")
     assert " VRRP Instance = VI_1\n" in data_text

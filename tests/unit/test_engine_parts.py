@@ -161,3 +161,20 @@ def test_data_dump_lists_the_instance():
     assert "------< VRRP Topology >------\n VRRP Instance = VI_1\n" in text
     assert "   Virtual Router ID = 51\n" in text and "   Using src_ip = 10.0.0.1\n" in text
     assert "     10.0.0.100/24 dev eth0 scope global set\n" in text
+
+
+def test_stats_dump_carries_the_fast_path_counters():
+    import io
+    import re
+
+    from fastvrrp._fastpath import FastPath
+    from fastvrrp.daemon.engine_dumps import write_fastpath_stats
+
+    fp = FastPath()
+    out = io.StringIO()
+    write_fastpath_stats(out, dict(fp.stats(), python_escalations=7, drops={"ttl": 2}))
+    text = out.getvalue()
+    assert text.startswith("Fast path:\n")
+    # the pattern `fastvrrp bench` reads (fastvrrp/bench/e2e_lab.py)
+    assert re.search(r"python_escalations\D{0,8}(\d+)", text).group(1) == "7"
+    assert "    ttl: 2\n" in text
