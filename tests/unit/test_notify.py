@@ -22,7 +22,7 @@ from fastvrrp.vrrp.actions import Notify
 from fastvrrp.vrrp.kinds import NotifyState, State
 
 from notifylab import make_recorder, make_script, read_fifo_now, recorded
-from track_helpers import (FakeLoop, FakeRunner, LOOP_KINDS, is_dead, live_group_members, run_on,
+from track_helpers import (FakeLoop, FakeRunner, LOOP_KINDS, group_gone, is_dead, run_on,
                            zombie_children)
 
 pytestmark = pytest.mark.timeout(60)
@@ -300,7 +300,7 @@ def test_stop_script_gets_keepalived_s_one_second(tmp_path):
     stats = run_on("uvloop", go)
     assert stats.timed_out == 1 and stats.succeeded == 1
     assert runs_of(log, "VI_1") == [("gen", INSTANCE, "VI_1", "STOP", "100")]
-    assert not live_group_members(int(pidfile.read_text()))
+    assert group_gone(int(pidfile.read_text()))
     assert STOP_TIMEOUT_S == 1.0
 
 
@@ -406,7 +406,7 @@ def test_close_stops_what_runs_drops_what_waits_and_removes_the_fifo(tmp_path, c
         stats = run_on("uvloop", go)
     assert (stats.dropped, stats.failed) == (1, 1)     # STOP script dropped, master terminated
     assert recorded(log) == []
-    assert not live_group_members(int(pidfile.read_text()))
+    assert group_gone(int(pidfile.read_text()))
     assert not os.path.exists(fifo_path) and not zombie_children()
     assert "stopping 2 run(s)" in caplog.text and "after shutdown began - ignored" in caplog.text
 

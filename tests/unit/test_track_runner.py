@@ -21,7 +21,7 @@ import pytest
 from fastvrrp.track import runner as runner_mod
 from fastvrrp.track.runner import ChildSpec, Outcome, RunResult, ScriptRunner
 
-from track_helpers import (LOOP_KINDS, children_of, fifo_lines, is_dead, live_group_members,
+from track_helpers import (LOOP_KINDS, children_of, fifo_lines, group_gone, is_dead,
                            make_world_dir, run_on, wait_dead, zombie_children)
 
 pytestmark = pytest.mark.timeout(60)
@@ -82,7 +82,7 @@ def test_timeout_terms_the_whole_group(loop_kind, tmp_path):
     assert res.signal == signal.SIGTERM
     assert res.describe() == "timed out"
     assert wait_dead(int(pidfile.read_text()))
-    assert live_group_members(handle.pid) == []
+    assert group_gone(handle.pid)
 
 
 def test_timeout_escalates_to_sigkill_when_term_is_ignored(loop_kind, tmp_path):
@@ -97,7 +97,7 @@ def test_timeout_escalates_to_sigkill_when_term_is_ignored(loop_kind, tmp_path):
     handle, res = run_on(loop_kind, go)
     assert (res.outcome, res.signal) == (Outcome.TIMED_OUT, signal.SIGKILL)
     assert wait_dead(int(pidfile.read_text()))   # SIGKILLed: gone moments after
-    assert live_group_members(handle.pid) == []
+    assert group_gone(handle.pid)
 
 
 def test_timed_out_run_is_a_failure_even_if_it_exits_zero(loop_kind):
@@ -118,7 +118,7 @@ def test_timeout_kills_leftovers_when_leader_exits_on_term(loop_kind, tmp_path):
     handle, res = run_on(loop_kind, go)
     assert (res.outcome, res.exit_status) == (Outcome.TIMED_OUT, 3)
     assert wait_dead(int(pidfile.read_text()))   # SIGKILLed: gone moments after
-    assert live_group_members(handle.pid) == []
+    assert group_gone(handle.pid)
 
 
 @pytest.mark.parametrize("make, errno_expected", [

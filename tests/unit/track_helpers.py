@@ -55,6 +55,22 @@ def live_group_members(pgid):
     return [p for p, (st, _, pgrp) in processes() if pgrp == pgid and st not in ("Z", "X")]
 
 
+def group_gone(pgid, timeout=5.0):
+    """Wait (on each member's pidfd) until no live process is left in group
+    `pgid`: a SIGKILLed process is gone moments later, not at once."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        members = live_group_members(pgid)
+        if not members:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("group %d still has live members %s" % (pgid, members))
+        for pid in members:
+            wait_dead(pid, max(left, 0.01))
+
+
 def is_dead(pid):
     info = _stat(pid)
     return info is None or info[0] in ("Z", "X")
