@@ -193,14 +193,7 @@ def _route(e: _Entry, static: bool, track_groups) -> Route:
         elif k == "no_track":
             f["no_track"] = True
         elif k == "track_group" and static:
-            v = e.value(w)
-            if "track_group" in f:
-                e.diags.error(v.pos, e.who + "track_group %s is a duplicate" % v.text,
-                              "duplicate-option")
-            elif track_groups is not None and v.text not in track_groups:
-                e.diags.error(v.pos, e.who + "track_group %s not found" % v.text, "undefined-name")
-            else:
-                f["track_group"] = v.text
+            _track_group(e, w, f, track_groups)
         elif k == "vrf":
             f["vrf"] = e.value(w).text
         else:
@@ -240,6 +233,17 @@ def _route(e: _Entry, static: bool, track_groups) -> Route:
     if metrics:
         f["metrics"] = tuple(metrics)
     return Route(dest, pos=first.pos, **f)
+
+
+def _track_group(e, w, f, track_groups):
+    """`track_group NAME` of a static route or rule: once, and a defined group."""
+    v = e.value(w)
+    if "track_group" in f:
+        e.diags.error(v.pos, e.who + "track_group %s is a duplicate" % v.text, "duplicate-option")
+    elif track_groups is not None and v.text not in track_groups:
+        e.diags.error(v.pos, e.who + "track_group %s not found" % v.text, "undefined-name")
+    else:
+        f["track_group"] = v.text
 
 
 def _nexthops(e: _Entry) -> tuple:
@@ -463,14 +467,7 @@ def _rule(e: _Entry, prefs: RulePreferences, static: bool, track_groups) -> Rule
         elif k == "no_track":
             f["no_track"] = True
         elif k == "track_group" and static:
-            v = e.value(w)
-            if "track_group" in f:
-                e.diags.error(v.pos, e.who + "track_group %s is a duplicate" % v.text,
-                              "duplicate-option")
-            elif track_groups is not None and v.text not in track_groups:
-                e.diags.error(v.pos, e.who + "track_group %s not found" % v.text, "undefined-name")
-            else:
-                f["track_group"] = v.text
+            _track_group(e, w, f, track_groups)
         else:
             if k == "type":
                 w = e.value(w)
