@@ -26,21 +26,12 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from fastvrrp.bench import netns
+from fastvrrp.bench import netns, nladdr
 from fastvrrp.bench.keepalived_proc import KeepalivedError, keepalived_path
 from fastvrrp.bench.waitfor import WaitTimeout, wait_for
-
-_NLMSG = struct.Struct("=IHHII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTM_NEWADDR, _RTM_DELADDR, _RTM_GETADDR = 20, 21, 22
-_NLMSG_DONE, _NLMSG_ERROR = 3, 2
-_IFA_ADDRESS, _IFA_LOCAL = 1, 2
-_RTMGRP_IPV4_IFADDR, _RTMGRP_IPV6_IFADDR = 0x10, 0x100
-_NLM_F_REQUEST, _NLM_F_DUMP = 1, 0x300
 
 SKEW_SLACK_MS = 50          # the issue's priority-0 handover bound: Skew_Time + 50 ms
 
@@ -67,192 +58,12 @@ def master_down_s(version, priority, advert_int_s):
 
 
 # -- netlink address notifications ---------------------------------------------------
-def _messages(data):
-    offset = 0
-    while offset + _NLMSG.size <= len(data):
-        mlen, mtype, _flags, _seq, _pid = _NLMSG.unpack_from(data, offset)
-        if mlen < _NLMSG.size or offset + mlen > len(data):
-            return
-        yield mtype, offset + _NLMSG.size, offset + mlen
-        offset += (mlen + 3) & ~3
-
-
-def _address(data, start, end):
-    """The address of an ifaddrmsg body (IFA_LOCAL, else IFA_ADDRESS), or None."""
-    if end - start < _IFADDRMSG.size:
-        return None
-    family = _IFADDRMSG.unpack_from(data, start)[0]
-    size = 4 if family == socket.AF_INET else 16 if family == socket.AF_INET6 else 0
-    if not size:
-        return None
-    pos, found = start + _IFADDRMSG.size, {}
-    while pos + 4 <= end:
-        alen, atype = struct.unpack_from("=HH", data, pos)
-        if alen < 4:
-            break
-        if atype in (_IFA_ADDRESS, _IFA_LOCAL) and alen == 4 + size:
-            found[atype] = ipaddress.ip_address(bytes(data[pos + 4:pos + 4 + size]))
-        pos += (alen + 3) & ~3
-    return found.get(_IFA_LOCAL) or found.get(_IFA_ADDRESS)
-
-
 def addresses_in(ns):
     """Every address (IPv4 and IPv6) in namespace `ns`, from a fresh dump."""
-    sock = netns.socket_in(ns, socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-    out = set()
-    try:
-        sock.settimeout(10)
-        sock.bind((0, 0))
-        body = _IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
-        sock.send(_NLMSG.pack(_NLMSG.size + len(body), _RTM_GETADDR,
-                              _NLM_F_REQUEST | _NLM_F_DUMP, 1, 0) + body)
-        while True:
-            data = sock.recv(1 << 20)
-            for mtype, start, end in _messages(data):
-                if mtype == _NLMSG_DONE:
-                    return out
-                if mtype == _NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", data, start)
-                    if err:
-                        raise OSError(-err, "address dump in %s failed" % ns)
-                elif mtype == _RTM_NEWADDR:
-                    addr = _address(data, start, end)
-                    if addr is not None:
-                        out.add(addr)
-    finally:
-        sock.close()
+    return {entry.address for entry in nladdr.dump(ns)}
 
 
-class AddressWatch:
-    """Which nodes hold which addresses, from RTM_NEWADDR/RTM_DELADDR notifications
-    (a thread per lab; every change stamped with time.monotonic_ns() on arrival)."""
-
-    def __init__(self, namespaces):
-        self.namespaces = dict(namespaces)
-        self.events = []                  # (t_ns, node, address, held)
-        self._held = {}
-        self._cond = threading.Condition()
-        self._socks = {}
-        self.error = None
-        for node, ns in self.namespaces.items():
-            sock = netns.socket_in(ns, socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            sock.bind((0, _RTMGRP_IPV4_IFADDR | _RTMGRP_IPV6_IFADDR))
-            self._socks[sock.fileno()] = (node, sock)
-        for node, ns in self.namespaces.items():        # after subscribing: nothing missed
-            for addr in addresses_in(ns):
-                self._held[(node, addr)] = True
-        self._wake_r, self._wake_w = os.pipe()
-        self._thread = threading.Thread(target=self._run, name="address-watch", daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        try:
-            fds = [self._wake_r] + list(self._socks)
-            while True:
-                readable, _, _ = select.select(fds, [], [])
-                now = time.monotonic_ns()
-                if self._wake_r in readable:
-                    return
-                for fd in readable:
-                    node, sock = self._socks[fd]
-                    try:
-                        data = sock.recv(1 << 20)
-                    except OSError:          # ENOBUFS: ask the kernel afresh
-                        self._resync(now, node)
-                        continue
-                    for mtype, start, end in _messages(data):
-                        if mtype in (_RTM_NEWADDR, _RTM_DELADDR):
-                            addr = _address(data, start, end)
-                            if addr is not None:
-                                self._record(now, node, addr, mtype == _RTM_NEWADDR)
-        except BaseException as exc:   # a dead watcher must not look like "no change"
-            self.error = exc
-
-    def _resync(self, now, node):
-        present = addresses_in(self.namespaces[node])
-        with self._cond:
-            known = {a for (n, a), held in self._held.items() if n == node and held}
-        for addr in present - known:
-            self._record(now, node, addr, True)
-        for addr in known - present:
-            self._record(now, node, addr, False)
-
-    def _record(self, t_ns, node, addr, held):
-        with self._cond:
-            if self._held.get((node, addr), False) != held:
-                self._held[(node, addr)] = held
-                self.events.append((t_ns, node, addr, held))
-                self._cond.notify_all()
-
-    def _check(self):
-        if self.error is not None:
-            raise RuntimeError("the address watcher stopped: %r" % (self.error,))
-
-    def holders(self, address):
-        address = ipaddress.ip_address(address)
-        with self._cond:
-            return {n for (n, a), held in self._held.items() if a == address and held}
-
-    def wait_holders(self, address, nodes, timeout):
-        """Wait until exactly `nodes` hold `address`; the time (ns) that became true."""
-        address, nodes = ipaddress.ip_address(address), set(nodes)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                self._check()
-                held = {n for (n, a), h in self._held.items() if a == address and h}
-                if held == nodes:
-                    times = [t for t, _n, a, _h in self.events if a == address]
-                    return times[-1] if times else time.monotonic_ns()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise WaitTimeout("after %.1f s %s holds %s, expected %s"
-                                      % (timeout, sorted(held) or "nobody", address,
-                                         sorted(nodes) or "nobody"))
-                self._cond.wait(left)
-
-    def wait_change(self, node, address, held, since_ns, timeout):
-        """Wait for `node`'s `address` to become `held` (at or after since_ns); its time."""
-        address = ipaddress.ip_address(address)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                self._check()
-                for t, n, a, h in self.events:
-                    if t >= since_ns and n == node and a == address and h == held:
-                        return t
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise WaitTimeout("after %.1f s %s has not %s %s" % (
-                        timeout, node, "added" if held else "removed", address))
-                self._cond.wait(left)
-
-    def change(self, node, address, held, since_ns):
-        """Time (ns) of the first change of `node`'s `address` to `held` since `since_ns`."""
-        address = ipaddress.ip_address(address)
-        with self._cond:
-            for t, n, a, h in self.events:
-                if t >= since_ns and n == node and a == address and h == held:
-                    return t
-        return None
-
-    def changes(self, address, since_ns, until_ns=None):
-        address = ipaddress.ip_address(address)
-        with self._cond:
-            return [(t, n, h) for t, n, a, h in self.events
-                    if a == address and t >= since_ns and (until_ns is None or t <= until_ns)]
-
-    def close(self):
-        if getattr(self, "_thread", None) is not None:
-            os.write(self._wake_w, b"x")
-            self._thread.join(5)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
-            self._thread = None
-        for _node, sock in self._socks.values():
-            sock.close()
-        self._socks = {}
+AddressWatch = nladdr.AddressWatch
 
 
 # -- daemons ---------------------------------------------------------------------------

@@ -48,7 +48,8 @@ from ipaddress import IPv4Address
 
 from .lab import Lab, LabError, LinkSpec
 from .procstat import tree_rss_kb
-from .seed import DaemonCommand, SeedError, daemon_command, delete_ipv4, ipv4_addresses
+from .nladdr import delete_ipv4, ipv4_addresses
+from .seed import DaemonCommand, SeedError, daemon_command
 from .waitfor import WaitTimeout, wait_for
 from .wirestats import ip_int
 
@@ -571,7 +572,40 @@ def add_daemon_arguments(parser):
                         help="also run the identical scenario with this daemon in both roles")
 
 
+def add_lab_arguments(parser, *, instances, runs=None, runs_help=""):
+    """--instances and --advert-int of every end-to-end scenario, --runs where it
+    repeats, then --daemon / --compare."""
+    parser.add_argument("--instances", type=int, default=instances, metavar="N",
+                        help="VRRP instances on the master (default %d)" % instances)
+    parser.add_argument("--advert-int", type=float, default=0.01, metavar="S",
+                        help="advert_int in seconds, centisecond steps (default 0.01)")
+    if runs is not None:
+        parser.add_argument("--runs", type=int, default=runs, metavar="K",
+                            help="%s (default %d)" % (runs_help, runs))
+    add_daemon_arguments(parser)
+
+
+def scenario_result(name, args, **extra):
+    """(layout, daemon names, the result's leading keys) of scenario `name`, or
+    SystemExit with the reason when the arguments are out of range."""
+    try:
+        layout = Layout.from_seconds(args.instances, args.advert_int)
+        names = daemon_names(args)
+    except E2EError as exc:
+        raise SystemExit("fastvrrp bench %s: %s" % (name, exc))
+    runs = getattr(args, "runs", None)
+    if runs is not None and not 1 <= runs <= 100:
+        raise SystemExit("fastvrrp bench %s: --runs must be 1..100" % name)
+    result = {"scenario": name, "instances": layout.instances, "advert_int": layout.advert_int_s}
+    result.update(extra)
+    if runs is not None:
+        result["runs"] = runs
+    result.update({"daemon": names[0], "compare": names[1] if len(names) > 1 else None})
+    return layout, names, result
+
+
 __all__ = ["AdvertTracker", "BACKUP_PRIORITY", "Daemon", "DaemonCommand", "E2EError", "E2ELab",
-           "Layout", "MASTER_PRIORITY", "add_daemon_arguments", "config_text", "daemon_names",
+           "Layout", "MASTER_PRIORITY", "add_daemon_arguments", "add_lab_arguments", "config_text",
+           "daemon_names", "scenario_result",
            "make_config", "master_down_interval_ns", "run_guard", "settle_timeout",
            "skew_time_ns", "StateLog", "start_pair", "stop_pair", "wait_settled"]

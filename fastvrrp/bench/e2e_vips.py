@@ -16,17 +16,11 @@ import errno
 import ipaddress
 import select
 import socket
-import struct
 import time
 
-from . import netns
-from .seed import ipv4_addresses
+from . import netns, nladdr
+from .nladdr import ipv4_addresses
 
-_NLMSG = struct.Struct("=IHHII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_RTM_NEWADDR, _RTM_DELADDR = 20, 21
-_RTMGRP_IPV4_IFADDR = 0x10
-_IFA_ADDRESS, _IFA_LOCAL = 1, 2
 _SO_RCVBUFFORCE = 33
 
 
@@ -37,26 +31,11 @@ class VipWatchError(RuntimeError):
 def parse_addr_messages(data):
     """[(is_new, address text)] of the IPv4 RTM_NEWADDR / RTM_DELADDR messages in `data`."""
     out = []
-    offset = 0
-    while offset + _NLMSG.size <= len(data):
-        mlen, mtype, _flags, _seq, _pid = _NLMSG.unpack_from(data, offset)
-        if mlen < _NLMSG.size or offset + mlen > len(data):
-            break
-        if mtype in (_RTM_NEWADDR, _RTM_DELADDR):
-            start, end = offset + _NLMSG.size, offset + mlen
-            if end - start >= _IFADDRMSG.size and data[start] == socket.AF_INET:
-                pos, found = start + _IFADDRMSG.size, {}
-                while pos + 4 <= end:
-                    alen, atype = struct.unpack_from("=HH", data, pos)
-                    if alen < 4:
-                        break
-                    if atype in (_IFA_ADDRESS, _IFA_LOCAL) and alen == 8:
-                        found[atype] = socket.inet_ntop(socket.AF_INET, data[pos + 4:pos + 8])
-                    pos += (alen + 3) & ~3
-                addr = found.get(_IFA_LOCAL) or found.get(_IFA_ADDRESS)
-                if addr:
-                    out.append((mtype == _RTM_NEWADDR, addr))
-        offset += (mlen + 3) & ~3
+    for mtype, start, end in nladdr.messages(data):
+        if mtype in (nladdr.RTM_NEWADDR, nladdr.RTM_DELADDR):
+            entry = nladdr.ifaddr(data, start, end)
+            if entry is not None and entry.family == socket.AF_INET:
+                out.append((mtype == nladdr.RTM_NEWADDR, str(entry.address)))
     return out
 
 
@@ -72,7 +51,7 @@ class VipWatch:
                 self.sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, 32 << 20)
             except PermissionError:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
-            self.sock.bind((0, _RTMGRP_IPV4_IFADDR))
+            self.sock.bind((0, nladdr.RTMGRP_IPV4_IFADDR))
             self.present = self._dump()          # after subscribing: nothing is missed
         except BaseException:
             self.sock.close()

@@ -29,8 +29,8 @@ p50 (and max) over the runs, and every run.
 import time
 
 from .e2e_http import HttpError, Prober, Servers
-from .e2e_lab import (BACKUP_PRIORITY, E2EError, E2ELab, Layout, add_daemon_arguments,
-                      daemon_names, run_guard, settle_timeout, skew_time_ns, start_pair,
+from .e2e_lab import (BACKUP_PRIORITY, E2EError, E2ELab, add_lab_arguments,
+                      run_guard, scenario_result, settle_timeout, skew_time_ns, start_pair,
                       stop_pair, wait_settled)
 from .sniffer import Sniffer
 from .steady import PHASE_ERRORS
@@ -43,13 +43,7 @@ HELP = "SIGKILL / SIGTERM the master: takeover times on the wire and for an HTTP
 
 
 def add_arguments(parser):
-    parser.add_argument("--instances", type=int, default=1, metavar="N",
-                        help="VRRP instances on the master (default 1)")
-    parser.add_argument("--advert-int", type=float, default=0.01, metavar="S",
-                        help="advert_int in seconds, centisecond steps (default 0.01)")
-    parser.add_argument("--runs", type=int, default=3, metavar="K",
-                        help="failovers of each kind (default 3)")
-    add_daemon_arguments(parser)
+    add_lab_arguments(parser, instances=1, runs=3, runs_help="failovers of each kind")
 
 
 def _ms(a_ns, b_ns):
@@ -187,16 +181,7 @@ def measure_daemon(e2e, name, runs, prober, progress):
 
 
 def run(args, progress):
-    try:
-        layout = Layout.from_seconds(args.instances, args.advert_int)
-        names = daemon_names(args)
-    except E2EError as exc:
-        raise SystemExit("fastvrrp bench failover: %s" % exc)
-    if not 1 <= args.runs <= 100:
-        raise SystemExit("fastvrrp bench failover: --runs must be 1..100")
-    result = {"scenario": NAME, "instances": layout.instances, "advert_int": layout.advert_int_s,
-              "runs": args.runs, "daemon": names[0],
-              "compare": names[1] if len(names) > 1 else None}
+    layout, names, result = scenario_result(NAME, args)
     with run_guard(NAME, (HttpError,)):
         progress("setup: %d instance(s) at %g s, a client on br0" % (layout.instances,
                                                                     layout.advert_int_s))

@@ -41,8 +41,6 @@ import select
 import shlex
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -50,7 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import netns, nlbatch
+from . import nladdr, nlbatch
 from .keepalived_proc import KeepalivedError, keepalived_path
 from .lab import Lab, LinkSpec
 from .pcap import PcapError
@@ -258,207 +256,43 @@ def _require_tools():
 
 
 # -- who holds the VIP: rtnetlink address notifications -----------------------
-_NLMSG = struct.Struct("=IHHII")
-_IFADDRMSG = struct.Struct("=BBBBI")
-_NLMSG_ERROR, _NLMSG_DONE = 2, 3
-_RTM_NEWADDR, _RTM_DELADDR, _RTM_GETADDR = 20, 21, 22
-_NLM_F_REQUEST, _NLM_F_ACK, _NLM_F_DUMP = 0x1, 0x4, 0x300
-_RTMGRP_IPV4_IFADDR = 0x10
-_IFA_ADDRESS, _IFA_LOCAL = 1, 2
-
-
-def _netlink_messages(data):
-    """(type, offset of the body, end) of each netlink message in `data`."""
-    offset = 0
-    while offset + _NLMSG.size <= len(data):
-        mlen, mtype, _flags, _seq, _pid = _NLMSG.unpack_from(data, offset)
-        if mlen < _NLMSG.size or offset + mlen > len(data):
-            return
-        yield mtype, offset + _NLMSG.size, offset + mlen
-        offset += (mlen + 3) & ~3
-
-
-def _ipv4_address(data, start, end):
-    """(ifindex, address, prefix length) of an IPv4 ifaddrmsg body, or None."""
-    if end - start < _IFADDRMSG.size:
-        return None
-    family, plen, _flags, _scope, index = _IFADDRMSG.unpack_from(data, start)
-    if family != socket.AF_INET:
-        return None
-    pos, found = start + _IFADDRMSG.size, {}
-    while pos + 4 <= end:
-        alen, atype = struct.unpack_from("=HH", data, pos)
-        if alen < 4:
-            break
-        if atype in (_IFA_ADDRESS, _IFA_LOCAL) and alen == 8:
-            found[atype] = socket.inet_ntop(socket.AF_INET, data[pos + 4:pos + 8])
-        pos += (alen + 3) & ~3
-    addr = found.get(_IFA_LOCAL) or found.get(_IFA_ADDRESS)
-    return (index, addr, plen) if addr else None
-
-
-def _rtnl_socket(ns):
-    # In the namespace through setns on this thread: pyroute2's IPRoute(netns=)
-    # forks a helper from this multi-threaded process, which a signal handler
-    # in the parent (the demo's SIGTERM) can turn into a second copy of it.
-    sock = netns.socket_in(ns, socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
-    sock.settimeout(10)
-    sock.bind((0, 0))
-    return sock
-
-
-def ipv4_addresses(ns):
-    """Every IPv4 address in namespace `ns` as a set of (ifindex, address, prefixlen)."""
-    sock = _rtnl_socket(ns)
-    try:
-        body = _IFADDRMSG.pack(socket.AF_INET, 0, 0, 0, 0)
-        sock.send(_NLMSG.pack(_NLMSG.size + len(body), _RTM_GETADDR,
-                              _NLM_F_REQUEST | _NLM_F_DUMP, 1, 0) + body)
-        out = set()
-        while True:
-            data = sock.recv(1 << 20)
-            for mtype, start, end in _netlink_messages(data):
-                if mtype == _NLMSG_DONE:
-                    return out
-                if mtype == _NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", data, start)
-                    if err:
-                        raise SeedError("address dump in %s failed: %s" % (ns, os.strerror(-err)))
-                elif mtype == _RTM_NEWADDR:
-                    entry = _ipv4_address(data, start, end)
-                    if entry:
-                        out.add(entry)
-    finally:
-        sock.close()
-
-
-def delete_ipv4(ns, ifindex, address, prefixlen):
-    """Remove one IPv4 address (RTM_DELADDR, acknowledged) in namespace `ns`."""
-    raw = socket.inet_pton(socket.AF_INET, address)
-    attrs = b"".join(struct.pack("=HH", 8, kind) + raw for kind in (_IFA_LOCAL, _IFA_ADDRESS))
-    body = _IFADDRMSG.pack(socket.AF_INET, prefixlen, 0, 0, ifindex) + attrs
-    sock = _rtnl_socket(ns)
-    try:
-        sock.send(_NLMSG.pack(_NLMSG.size + len(body), _RTM_DELADDR,
-                              _NLM_F_REQUEST | _NLM_F_ACK, 1, 0) + body)
-        while True:
-            data = sock.recv(65536)
-            for mtype, start, _end in _netlink_messages(data):
-                if mtype == _NLMSG_ERROR:
-                    (err,) = struct.unpack_from("=i", data, start)
-                    if err:
-                        raise SeedError("removing %s/%d in %s failed: %s"
-                                        % (address, prefixlen, ns, os.strerror(-err)))
-                    return
-    finally:
-        sock.close()
-
-
 class VipWatch:
-    """Which nodes hold `vip`, from RTM_NEWADDR/RTM_DELADDR notifications.
-
-    A thread listens to each node's namespace; every change is stamped with
-    time.monotonic_ns() on arrival and kept in `events` as (t_ns, node, held).
-    `sample()` asks the kernel afresh (a dump per node), independently of the
-    notifications.
+    """Which nodes hold `vip`, from RTM_NEWADDR/RTM_DELADDR notifications
+    (nladdr.AddressWatch on IPv4).  `events` are (t_ns, node, held); `sample()`
+    asks the kernel afresh (a dump per node), independently of the notifications.
     """
 
     def __init__(self, namespaces, vip):
         self.vip = vip
         self.namespaces = dict(namespaces)
-        self.events = []
-        self._cond = threading.Condition()
-        self._socks = {}
-        self._held = {}
-        self._closed = False
-        self._owner_pid = os.getpid()
-        self.error = None
-        try:
-            for node, ns in self.namespaces.items():
-                sock = netns.socket_in(ns, socket.AF_NETLINK, socket.SOCK_RAW,
-                                       socket.NETLINK_ROUTE)
-                self._socks[sock.fileno()] = (node, sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-                sock.bind((0, _RTMGRP_IPV4_IFADDR))
-            for node, ns in self.namespaces.items():  # after subscribing: nothing is missed
-                self._held[node] = self._has_vip(ns)
-        except BaseException:
-            self.close()
-            raise
-        self._wake_r, self._wake_w = os.pipe()
-        self._thread = threading.Thread(target=self._run, name="seed-vip-watch", daemon=True)
-        self._thread.start()
+        self._watch = nladdr.AddressWatch(self.namespaces, groups=nladdr.RTMGRP_IPV4_IFADDR,
+                                          name="seed-vip-watch")
 
-    def _has_vip(self, ns):
-        return any(addr == self.vip for _index, addr, _plen in ipv4_addresses(ns))
-
-    def _run(self):
-        try:
-            self._listen()
-        except BaseException as exc:  # reported by change(): a dead watcher is no silent one
-            self.error = exc
-
-    def _listen(self):
-        fds = [self._wake_r] + list(self._socks)
-        while True:
-            readable, _, _ = select.select(fds, [], [])
-            now = time.monotonic_ns()
-            if self._wake_r in readable:
-                return
-            for fd in readable:
-                node, sock = self._socks[fd]
-                try:
-                    data = sock.recv(1 << 20)
-                except OSError:  # ENOBUFS: notifications were lost; ask the kernel
-                    self._record(now, node, self._has_vip(self.namespaces[node]))
-                    continue
-                for mtype, start, end in _netlink_messages(data):
-                    if mtype in (_RTM_NEWADDR, _RTM_DELADDR):
-                        entry = _ipv4_address(data, start, end)
-                        if entry and entry[1] == self.vip:
-                            self._record(now, node, mtype == _RTM_NEWADDR)
-
-    def _record(self, t_ns, node, held):
-        with self._cond:
-            if self._held.get(node) != held:
-                self._held[node] = held
-                self.events.append((t_ns, node, held))
-                self._cond.notify_all()
+    @property
+    def events(self):
+        return self._watch.changes(self.vip, 0)
 
     def holders(self):
         """The nodes holding the VIP, as the notifications tell."""
-        with self._cond:
-            return frozenset(n for n, held in self._held.items() if held)
+        return frozenset(self._watch.holders(self.vip))
 
     def sample(self):
         """The nodes holding the VIP, from a fresh dump of each namespace."""
-        return frozenset(n for n, ns in self.namespaces.items() if self._has_vip(ns))
+        return frozenset(n for n, ns in self.namespaces.items()
+                         if any(addr == self.vip for _i, addr, _p in nladdr.ipv4_addresses(ns)))
 
     def change(self, node, held, since_ns):
         """Time (ns) of the first change of `node` to `held` at or after since_ns, or None."""
-        if self.error is not None:
-            raise StepFailed("the VIP watcher stopped: %r" % (self.error,))
-        with self._cond:
-            for t_ns, n, h in self.events:
-                if t_ns >= since_ns and n == node and h == held:
-                    return t_ns
-        return None
+        try:
+            return self._watch.change(node, self.vip, held, since_ns)
+        except nladdr.WatchStopped as exc:
+            raise StepFailed(str(exc)) from None
 
     def changes_between(self, t0_ns, t1_ns):
-        with self._cond:
-            return [e for e in self.events if t0_ns <= e[0] <= t1_ns]
+        return self._watch.changes(self.vip, t0_ns, t1_ns)
 
     def close(self):
-        if self._closed or os.getpid() != self._owner_pid:
-            return
-        self._closed = True
-        if hasattr(self, "_wake_w"):
-            os.write(self._wake_w, b"x")
-            self._thread.join(5)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
-        for _node, sock in self._socks.values():
-            sock.close()
+        self._watch.close()
 
 
 # -- the client: requests http://VIP/ from the client namespace --------------
@@ -763,9 +597,9 @@ class SeedNode:
             self.host.power_off()
             self.host = None
         self.set_link(False)
-        for index, addr, plen in ipv4_addresses(self.link.ns):
+        for index, addr, plen in nladdr.ipv4_addresses(self.link.ns):
             if index == self.link.ifindex and addr != self.address:
-                delete_ipv4(self.link.ns, index, addr, plen)
+                nladdr.delete_ipv4(self.link.ns, index, addr, plen)
         for path in (self.files.pid, self.files.vrrp_pid, self.files.checkers_pid,
                      self.files.nginx_pid):
             if os.path.exists(path):

@@ -16,8 +16,8 @@ medians over --runs; every run is reported too.
 
 import time
 
-from .e2e_lab import (E2EError, E2ELab, Layout, add_daemon_arguments, daemon_names,
-                      run_guard, settle_timeout)
+from .e2e_lab import (E2EError, E2ELab, add_lab_arguments, run_guard,
+                      scenario_result, settle_timeout)
 from .e2e_vips import VipWatch, VipWatchError
 from .steady import PHASE_ERRORS
 from .wirestats import median
@@ -27,13 +27,8 @@ HELP = "daemon start to every VIP present, and SIGTERM to every VIP gone (netlin
 
 
 def add_arguments(parser):
-    parser.add_argument("--instances", type=int, default=1000, metavar="N",
-                        help="VRRP instances on the master (default 1000)")
-    parser.add_argument("--advert-int", type=float, default=0.01, metavar="S",
-                        help="advert_int in seconds, centisecond steps (default 0.01)")
-    parser.add_argument("--runs", type=int, default=3, metavar="K",
-                        help="starts and stops of each daemon (default 3)")
-    add_daemon_arguments(parser)
+    add_lab_arguments(parser, instances=1000, runs=3,
+                      runs_help="starts and stops of each daemon")
 
 
 def one_run(e2e, name, k):
@@ -77,16 +72,7 @@ def measure_daemon(e2e, name, runs, progress):
 
 
 def run(args, progress):
-    try:
-        layout = Layout.from_seconds(args.instances, args.advert_int)
-        names = daemon_names(args)
-    except E2EError as exc:
-        raise SystemExit("fastvrrp bench startup: %s" % exc)
-    if not 1 <= args.runs <= 100:
-        raise SystemExit("fastvrrp bench startup: --runs must be 1..100")
-    result = {"scenario": NAME, "instances": layout.instances, "advert_int": layout.advert_int_s,
-              "runs": args.runs, "daemon": names[0],
-              "compare": names[1] if len(names) > 1 else None}
+    layout, names, result = scenario_result(NAME, args)
     with run_guard(NAME):
         progress("setup: %d instances at %g s" % (layout.instances, layout.advert_int_s))
         with E2ELab(layout, progress=progress) as e2e:

@@ -31,8 +31,8 @@ the sniffer's own CPU and its kernel drop count.  Each phase that fails reports
 import time
 
 from .e2e_floor import Floor, FloorError
-from .e2e_lab import (AdvertTracker, E2EError, E2ELab, Layout, add_daemon_arguments,
-                      daemon_names, run_guard, settle_timeout, start_pair, stop_pair)
+from .e2e_lab import (AdvertTracker, E2EError, E2ELab, Layout, add_lab_arguments, run_guard,
+                      scenario_result, settle_timeout, start_pair, stop_pair)
 from .procstat import CpuMeter, MachineMeter, PidsMeter, ProcError, pids_named
 from .sniffer import Sniffer, SnifferError
 from .waitfor import WaitTimeout, wait_for
@@ -45,14 +45,10 @@ PHASE_ERRORS = (E2EError, FloorError, SnifferError, ProcError, WaitTimeout, OSEr
 
 
 def add_arguments(parser):
-    parser.add_argument("--instances", type=int, default=500, metavar="N",
-                        help="VRRP instances on the master (default 500)")
-    parser.add_argument("--advert-int", type=float, default=0.01, metavar="S",
-                        help="advert_int in seconds, centisecond steps (default 0.01)")
+    add_lab_arguments(parser, instances=500)
     parser.add_argument("--duration", type=float, default=20.0, metavar="T",
                         help="the measuring window of each phase, seconds (default 20)")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor phase")
-    add_daemon_arguments(parser)
 
 
 class _Window:
@@ -209,16 +205,9 @@ def ratios(result, primary, compare):
 
 
 def run(args, progress):
-    try:
-        layout = Layout.from_seconds(args.instances, args.advert_int)
-        names = daemon_names(args)
-    except E2EError as exc:
-        raise SystemExit("fastvrrp bench steady: %s" % exc)
     if not 0 < args.duration <= 3600:
         raise SystemExit("fastvrrp bench steady: --duration must be within (0, 3600] s")
-    result = {"scenario": NAME, "instances": layout.instances, "advert_int": layout.advert_int_s,
-              "duration_s": args.duration, "daemon": names[0],
-              "compare": names[1] if len(names) > 1 else None}
+    layout, names, result = scenario_result(NAME, args, duration_s=args.duration)
     with run_guard(NAME):
         progress("setup: %d instances at %g s over %d link(s) per router"
                  % (layout.instances, layout.advert_int_s, layout.links))
