@@ -139,38 +139,32 @@ def track_script(node, frame):
     return TrackScript(name, res[0], res[1], pos=pos)
 
 
-def track_file(node, frame):
+def _declared_tracker(node, frame, kind, declared, what, cls):
+    """A track_file / track_process line naming a tracker declared in `declared`:
+    `NAME [weight W [reverse|noreverse]]`, the declared weight by default."""
     name = node.texts[0]
     pos = node.pos
-    tf = frame.ctx.track_files.get(name)
-    if tf is None:
-        frame.diags.error(pos, "%strack file %s not found, ignoring" % (frame.who, name),
-                          "undefined-track-file")
+    tracker = declared.get(name)
+    if tracker is None:
+        frame.diags.error(pos, "%strack %s %s not found, ignoring" % (frame.who, what, name),
+                          "undefined-track-" + what)
         return None
-    if _dup(frame, "track_file", name, "track_file", pos):
+    if _dup(frame, kind, name, kind, pos):
         return None
-    res = _track_weight(node, frame, "track_file", -254, 254, False, True,
-                        (tf.weight, tf.weight_reverse))
+    res = _track_weight(node, frame, kind, -254, 254, False, True,
+                        (tracker.weight, tracker.weight_reverse))
     if res is None:
         return None
-    return TrackFile(name, res[0], res[1], pos=pos)
+    return cls(name, res[0], res[1], pos=pos)
+
+
+def track_file(node, frame):
+    return _declared_tracker(node, frame, "track_file", frame.ctx.track_files, "file", TrackFile)
 
 
 def track_process(node, frame):
-    name = node.texts[0]
-    pos = node.pos
-    tp = frame.ctx.track_processes.get(name)
-    if tp is None:
-        frame.diags.error(pos, "%strack process %s not found, ignoring"
-                          % (frame.who, name), "undefined-track-process")
-        return None
-    if _dup(frame, "track_process", name, "track_process", pos):
-        return None
-    res = _track_weight(node, frame, "track_process", -254, 254, False, True,
-                        (tp.weight, tp.weight_reverse))
-    if res is None:
-        return None
-    return TrackProcess(name, res[0], res[1], pos=pos)
+    return _declared_tracker(node, frame, "track_process", frame.ctx.track_processes,
+                             "process", TrackProcess)
 
 
 def track_bfd(node, frame):
