@@ -72,6 +72,17 @@ class _Entry:
         elif self.family != fam:
             self.fail(pos, "cannot mix IPv4 and IPv6 addresses in a %s" % what, "family-mismatch")
 
+    def address(self, v: Word, what: str, family_of: str = "route"):
+        """The IP address `v` names (its family joins the entry's unless
+        family_of is None), or a dropped entry: "invalid <what> address"."""
+        try:
+            ip = to_ip(v.text)
+        except BadValue:
+            self.fail(v.pos, "invalid %s address %s" % (what, v.text))
+        if family_of:
+            self.set_family(ip.version, v.pos, family_of)
+        return ip
+
     def number(self, w: Word, names: dict, hi: int, what: str) -> int:
         try:
             return to_named_number(w.text, names, hi, what)
@@ -101,12 +112,7 @@ def _route(e: _Entry, static: bool, track_groups) -> Route:
         if k in ("inet", "inet6"):
             e.set_family(4 if k == "inet" else 6, w.pos, "route")
         elif k == "src":
-            v = e.value(w)
-            try:
-                f["src"] = to_ip(v.text)
-            except BadValue:
-                e.fail(v.pos, "invalid route src address %s" % v.text)
-            e.set_family(f["src"].version, v.pos, "route")
+            f["src"] = e.address(e.value(w), "route src")
         elif k == "as":
             v = e.value(w)
             if v.text == "to":
@@ -120,11 +126,7 @@ def _route(e: _Entry, static: bool, track_groups) -> Route:
             if v.text in ("inet", "inet6"):
                 e.set_family(4 if v.text == "inet" else 6, v.pos, "route")
                 v = e.value(v)
-            try:
-                f["via"] = to_ip(v.text)
-            except BadValue:
-                e.fail(v.pos, "invalid route via address %s" % v.text)
-            e.set_family(f["via"].version, v.pos, "route")
+            f["via"] = e.address(v, "route via")
         elif k == "from":
             v = e.value(w)
             try:
@@ -181,10 +183,7 @@ def _route(e: _Entry, static: bool, track_groups) -> Route:
                 e.diags.error(v.pos, e.who + "\"or\" route already given - ignoring this one",
                               "duplicate-option")
             else:
-                try:
-                    f["or_via"] = to_ip(v.text)
-                except BadValue:
-                    e.fail(v.pos, "invalid \"or\" address %s" % v.text)
+                f["or_via"] = e.address(v, "\"or\"", None)
         elif k == "nexthop":
             if "or_via" in f:
                 e.fail(w.pos, "cannot give nexthops together with an \"or\" route")
@@ -262,11 +261,7 @@ def _nexthops(e: _Entry) -> tuple:
             v = e.value(w)
             if v.text in ("inet", "inet6"):
                 v = e.value(v)
-            try:
-                cur["via"] = to_ip(v.text)
-            except BadValue:
-                e.fail(v.pos, "invalid nexthop via address %s" % v.text)
-            e.set_family(cur["via"].version, v.pos, "route")
+            cur["via"] = e.address(v, "nexthop via")
         elif k == "dev":
             cur["dev"] = e.value(w).text
         elif k == "weight":
