@@ -7,6 +7,7 @@ Lab fixtures (fastvrrp.bench.lab), for every test folder:
 
     def test_x(lab): ...            # an empty Lab, torn down by a finaliser
     def test_y(star): ...           # (lab, {"a": Link, "b": Link}) on switch sw / br0
+    def test_z(pair): ...           # engine_lab.VrrpPair on `star`: daemons, address watch
 """
 
 import os
@@ -39,3 +40,16 @@ def lab(request):
 def star(lab):
     links = lab.star(("a", "b"))
     return lab, {node: node_links[0] for node, node_links in links.items()}
+
+
+@pytest.fixture
+def pair(star):
+    """The lab's two nodes as an engine_lab.VrrpPair (daemons, an address watch);
+    every daemon's log is printed at teardown (pytest shows it when a test failed)."""
+    from engine_lab import VrrpPair
+
+    lab, links = star
+    made = VrrpPair(lab, links)
+    yield made
+    made.close()
+    print(made.logs())

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from engine_lab import (GARP_FILTER, SKEW_SLACK_MS, VrrpPair, announced, config, instance_block,
+from engine_lab import (GARP_FILTER, SKEW_SLACK_MS, announced, config, instance_block,
                         master_down_s, report, skew_time_s)
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
@@ -23,16 +23,6 @@ pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 VIP = "10.0.0.100"
 ADV = 0.1
 
-
-@pytest.fixture
-def pair(star):
-    """The lab's two nodes with an address watch; every daemon's log is printed at
-    teardown (pytest shows it when the test failed)."""
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def _garp_from(mac, since_ts=0.0):
@@ -95,7 +85,6 @@ def test_master_backup_failover_return_and_clean_stop(pair):
 
 
 def test_nopreempt_keeps_the_running_master(pair):
-    lab, links = pair.lab, pair.links
     block = dict(vips=(VIP + "/24",), nopreempt=True)
     a = pair.daemon("a", "fastvrrp", config(instance_block(priority=200, **block)))
     b = pair.daemon("b", "fastvrrp", config(instance_block(priority=100, **block)))
@@ -115,7 +104,6 @@ def test_nopreempt_keeps_the_running_master(pair):
 
 
 def test_equal_priority_the_higher_primary_address_wins(pair):
-    lab, links = pair.lab, pair.links
     a = pair.daemon("a", "fastvrrp", config(instance_block(priority=100, vips=(VIP + "/24",))))
     b = pair.daemon("b", "fastvrrp", config(instance_block(priority=100, vips=(VIP + "/24",))))
     # apart, both become master ...
@@ -134,7 +122,6 @@ def test_equal_priority_the_higher_primary_address_wins(pair):
 
 
 def test_stale_vips_of_a_crashed_run_are_removed_at_start(pair):
-    lab, links = pair.lab, pair.links
     a = pair.daemon("a", "fastvrrp", config(instance_block(priority=100, vips=(VIP + "/24",))))
     a.start()
     pair.watch.wait_holders(VIP, {"a"}, timeout=10)

@@ -15,21 +15,13 @@ import signal
 import pytest
 
 from fastvrrp.bench.waitfor import wait_for
-from engine_lab import VrrpPair, addresses_in, config, instance_block, routes_in, rules_in
+from engine_lab import addresses_in, config, instance_block, routes_in, rules_in
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 
 VIP = "10.0.0.100"
 RTN_UNICAST, RTN_BLACKHOLE = 1, 6
 
-
-@pytest.fixture
-def pair(star):
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 STATICS = """\

@@ -13,20 +13,12 @@ import time
 
 import pytest
 
-from engine_lab import VrrpPair, config, instance_block
+from engine_lab import config, instance_block
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(90)]
 
 VIP = "10.0.0.100"
 
-
-@pytest.fixture
-def pair(star):
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def _check_script(lab, name, flag):

@@ -6,20 +6,12 @@ import time
 
 import pytest
 
-from engine_lab import VrrpPair, config, instance_block
+from engine_lab import config, instance_block
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(60)]
 
 VIP = "10.0.0.100"
 
-
-@pytest.fixture
-def pair(star):
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def test_no_ipv4_address_means_fault_until_one_appears(pair):

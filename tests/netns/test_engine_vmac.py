@@ -14,8 +14,7 @@ import pytest
 
 from fastvrrp.bench.waitfor import WaitTimeout, wait_for
 
-from engine_lab import (VrrpPair, addresses_in, arp_ask, config, instance_block,
-                        macvlans_in)
+from engine_lab import addresses_in, arp_ask, config, instance_block, macvlans_in
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 
@@ -24,14 +23,6 @@ VRID = 51
 VMAC = "00:00:5e:00:01:%02x" % VRID          # RFC 5798 §7.3
 VRRP_FILTER = "ip proto 112"
 
-
-@pytest.fixture
-def pair(star):
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def _conf(*extra):
