@@ -40,6 +40,14 @@ The compiled fast path is used; FASTVRRP_FASTPATH=slow selects the pure-Python
 SlowPath (fastvrrp.reference.fastpath: every packet through the machine),
 for debugging.
 
+Bursts (issue 6: a thousand instances changing state in one tick): VIP
+adds and removes of all instances leave together in one netlink batch
+(host/nlbatch.py; ifindexes from the interface table, no lookups), GARP
+rounds in one burst, every first round first (host/garpbatch.py), and the
+burst's log lines and notifies wait, in order, until that host work is out
+(host/afterbatch.py, `self.after`).  Address events of our own VIPs cost no
+source-address re-dumps (a VIP is never a source).
+
 Sync groups: the members of a vrrp_sync_group are the machines of one
 fastvrrp.vrrp.sync.SyncGroup; their slots are the bridge's as any other, the
 group's events to members go through the bridge (`_group_run`), and after
@@ -61,28 +69,44 @@ as its interface (down or gone: FAULT, as keepalived).  virtual_routes / virtual
 (instance.py).  At stop: instances, then the statics (rules, routes,
 addresses), then the VMACs (keepalived §3.14 steps 2, 3, 7); with -V the
 VMACs stay (the VIPs left on them would go with them), the statics go.  A reload
-diffs the statics (Statics.reload); an instance whose routes, rules or
-VMAC changed is restarted.
+diffs the statics (Statics.reload); an instance whose routes, rules or VIPs
+changed takes them in place, one whose VMAC changed is restarted
+(engine_reload.py).  A VMAC deleted by someone else is re-created, as
+keepalived does (engine_reload.vmac_lost: FAULT while it is missing, then
+the election again on the new link).
 
-Not yet here (reported, logged at start where a config asks for them):
-no_accept firewall rules, interfaces that appear after start
-(dynamic_interfaces), re-creating a VMAC someone else deleted while we run
-(keepalived does; here the instance stays in FAULT until a restart or a
-reload that changes it), use_ipvlan.
+Accept mode (RFC 5798 §6.4.3): a non-owner instance without `accept`
+(no_accept, or strict mode) gets the shared AcceptModeFirewall
+(host/firewall.py, nftables tables `ip/ip6 fastvrrp`): its VIPs are dropped
+while it is Master.  The mode is read at each VIP add, so a reload that
+changes it applies at the instance's next AddVips.  A crashed run's tables
+go at start; a clean stop deletes them (not with -V, where the VIPs stay too).
+
+dynamic_interfaces: an instance whose own interface is missing at start (no
+VMAC, no sync group) stays in FAULT without sockets; when a link event brings
+the interface, it starts there in a fresh slot (_interface_appeared).  A
+missing VIP interface only makes those VIPs fail to add (logged).
+
+Not yet here (reported, logged at start where a config asks for them): an
+interface that goes away and comes back with a new index under
+dynamic_interfaces (the instance stays in FAULT), use_ipvlan (refused).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import ipaddress
 import logging
 import os
 import time
 from typing import Optional, TextIO
 
+from fastvrrp.host.afterbatch import AfterBatch
 from fastvrrp.host.announce import Announcer
 from fastvrrp.host.events import AddrEvent, LinkEvent, NetlinkEvents, Resync
+from fastvrrp.host.firewall import AcceptModeFirewall
 from fastvrrp.host.netlink import Netlink, NetlinkQueryError
 from fastvrrp.host.routes import cleanup_stale_routes
 from fastvrrp.host.rules import PreferenceAllocator, cleanup_stale_rules
@@ -92,8 +116,9 @@ from fastvrrp.host.vips import cleanup_by_proto, cleanup_stale
 from fastvrrp.track.runner import ScriptRunner
 from fastvrrp.track.security import log_messages
 from fastvrrp.vrrp import (AddVips, FaultCleared, FaultSet, GroupNotify, Log, Notify, NotifyState,
-                           PriorityChanged, PriorityUpdated, RemoveVips, SendGarp, SendSourceGarp,
+                           PriorityUpdated, RemoveVips, SendGarp, SendSourceGarp,
                            Shutdown, Startup, State, StateChanged, VrrpMachine)
+from fastvrrp.vrrp.actions import UpdateVips
 from fastvrrp.vrrp.sync import SyncGroup, SyncGroupError
 
 from . import convert, engine_dumps, engine_host, engine_reload
@@ -102,7 +127,7 @@ from .engine_sources import NO_SOURCE, SourceWatcher
 from .engine_tracking import Tracking
 from .fastpath_bridge import FastPathBridge, FastPathDriver
 from .instance import InstanceRuntime
-from .notify import NotifyError, notifier_from_config, scripts_from_model
+from .notify import NotifyError, notifier_from_config
 from .sockets import SocketPool, SocketSetupError
 
 log = logging.getLogger("fastvrrp.daemon.engine")
@@ -111,7 +136,22 @@ vrrp_log = logging.getLogger("fastvrrp.vrrp")        # the machine's lines (Keep
 FASTPATH_ENV = "FASTVRRP_FASTPATH"                  # "slow": fastvrrp.reference SlowPath
 HOST_DRAIN_TIMEOUT_S = 5.0                          # stop: netlink work still queued
 SOCKET_FAULT = "vrrp socket"                        # FAULT reason: a socket cannot be opened
+NO_PEER = "no unicast peers"                        # FAULT reason: unicast_fault_no_peer
 _PLACEHOLDER_SRC = {4: "0.0.0.0", 6: "::"}
+
+
+def _settle_memory():
+    """Issue 6 (memory): the garbage cycles start-up (or a reload) left behind
+    (pyroute2 replies, parse leftovers) are collected now, and what survives
+    is frozen out of the collector's way: the later garbage (netlink replies
+    of the VIP adds) is collected while young, its memory reused instead of
+    piling up until a full collection of everything."""
+    gc.collect()
+    gc.freeze()
+    # What is left to scan is young: a full collection costs little now, so let
+    # one follow every middle-generation collection (default: every tenth).
+    gen0, gen1, _gen2 = gc.get_threshold()
+    gc.set_threshold(gen0, gen1, 1)
 
 
 def _default_user(config):
@@ -137,13 +177,18 @@ class Engine:
         self.fp = self.bridge = self.driver = None
         self.pool = SocketPool()
         self.announcer = Announcer()
+        # a transition burst's log lines and notifies wait for its VIP adds and GARPs
+        self.after = AfterBatch(busy=self._host_busy)
         self.runner: Optional[ScriptRunner] = None
         self.notifier = None
         self.tracking: Optional[Tracking] = None
         self.sources: Optional[SourceWatcher] = None
         self.statics: Optional[Statics] = None
         self.vmacs: Optional[VmacManager] = None
+        self.firewall: Optional[AcceptModeFirewall] = None   # no_accept (RFC 5798 §6.4.3)
         self._interfaces: dict = {}          # ifname -> LinkInfo
+        # one lookup shared by every runtime (not a closure each: issue 6)
+        self._interface_of = lambda name: self._interfaces.get(name)
         self._runtimes: dict[int, InstanceRuntime] = {}     # slot index -> runtime
         self._by_name: dict[str, InstanceRuntime] = {}      # the current runtime of a name
         self._free: list[int] = []
@@ -153,7 +198,7 @@ class Engine:
         self._retiring: set = set()
         self._status_handle = None
         self._counter_base: dict[str, dict] = {}
-        self._vip_cache: Optional[frozenset] = None
+        self._vip_cache: Optional[set] = None    # _all_vips(); None: recompute
         self._started = False
         self._stopped = False
         self.reloads = 0
@@ -193,6 +238,7 @@ class Engine:
         self.events = NetlinkEvents()
         await self.events.open()                         # before any dump: nothing missed
         await self._cleanup_stale(plans)
+        await self._cleanup_stale_firewall(plans)
         await self._start_statics(static_specs)
         self.runner = ScriptRunner(loop)
         self.tracking = Tracking(self.runner, emit=self._tracker_event)
@@ -212,6 +258,7 @@ class Engine:
         self._events_task = loop.create_task(self._consume_events())
         self.tracking.start()
         self._started = True
+        _settle_memory()
         log.info("VRRP engine running %d instance(s) on the %s fast path", len(runtimes),
                  type(self.fp).__name__)
         self._status_soon()
@@ -289,8 +336,18 @@ class Engine:
         vmac_name = plan.vip_ifname if plan.vmac is not None else None
         for name in dict.fromkeys(needed):
             if name not in self._interfaces and name != vmac_name:
+                if self._waits_for_interface(plan, name):
+                    continue
                 raise convert.ConvertError("vrrp_instance %s: interface %s does not exist"
                                            % (plan.name, name))
+
+    def _waits_for_interface(self, plan, name: str) -> bool:
+        """dynamic_interfaces: a missing interface is not fatal.  The instance's own
+        interface only for a plain instance (no VMAC, no sync group): it stays in
+        FAULT and starts when the interface appears (_interface_appeared)."""
+        if not self.config.global_defs.dynamic_interfaces:
+            return False
+        return name != plan.ifname or (plan.vmac is None and plan.sync_group is None)
 
     async def _cleanup_stale(self, plans) -> None:
         """keepalived's start: configured VIPs found on the host are removed, and
@@ -306,6 +363,32 @@ class Engine:
             await cleanup_stale_routes(self.netlink, routes)
         if rules:
             await cleanup_stale_rules(self.netlink, rules)
+
+    async def _cleanup_stale_firewall(self, plans) -> None:
+        """A crashed run's accept-mode tables go (fastvrrp's own table only)."""
+        fw = AcceptModeFirewall()
+        err = await fw.cleanup_stale()
+        await fw.close()
+        if err and any(self._needs_firewall(plan.name) for plan in plans):
+            log.error("no_accept: cannot use nftables, VIPs stay reachable: %s", err)
+        elif err:
+            log.debug("accept-mode firewall cleanup: %s", err)
+
+    def _needs_firewall(self, name: str) -> bool:
+        """RFC 5798 §6.4.3 / keepalived vrrp_handle_accept_mode: a non-owner without
+        Accept_Mode drops traffic to its VIPs while Master."""
+        inst = self.config.instance(name)
+        return inst is not None and not inst.accept and inst.priority != 255
+
+    def _accept_mode_firewall(self) -> AcceptModeFirewall:
+        """The shared AcceptModeFirewall (no netlink until an instance holds VIPs in it);
+        each runtime asks _needs_firewall at each VIP add, so a reload that turns
+        no_accept on or off takes effect at the instance's next AddVips."""
+        if self.firewall is None:
+            g = self.config.global_defs
+            prio = g.nftables_priority
+            self.firewall = AcceptModeFirewall(priority=-1 if prio is None else prio)
+        return self.firewall
 
     def _vmac_of(self, plan):
         """The Vmac the manager holds for a plan (None: no VMAC)."""
@@ -346,11 +429,13 @@ class Engine:
         self._next_index += 1
         return index
 
-    def _all_vips(self) -> frozenset:
-        """Every VIP address of every instance: never a source address."""
+    def _all_vips(self) -> set:
+        """Every VIP address of every instance: never a source address.  Built
+        once, then grown per added runtime (issue 6: not O(N) per instance at
+        start); whatever removes or changes VIPs sets _vip_cache = None."""
         if self._vip_cache is None:
-            self._vip_cache = frozenset(spec.address for rt in self._runtimes.values()
-                                        for spec in rt.plan.all_vips)
+            self._vip_cache = {spec.address for rt in self._runtimes.values()
+                               for spec in rt.plan.all_vips}
         return self._vip_cache
 
     async def _add_runtimes(self, plans, after=None) -> list:
@@ -398,14 +483,16 @@ class Engine:
         g = self.config.global_defs
         gap_us = max(g.vrrp_garp_interval_us, g.vrrp_gna_interval_us)
         link = self._interfaces.get(plan.ifname)
-        if link is None:
+        if link is None and not self._waits_for_interface(plan, plan.ifname):
             raise convert.ConvertError("vrrp_instance %s: interface %s does not exist"
                                        % (plan.name, plan.ifname))
         index = self._take_index()
         rt = InstanceRuntime(plan, index, netlink=self.netlink, announcer=self.announcer,
-                             interfaces=lambda name: self._interfaces.get(name),
+                             interfaces=self._interface_of,
                              release_vips=self.release_vips, garp_interval_s=gap_us / 1e6)
-        rt.ifindex = rt.tx_ifindex = link.index
+        rt.ifindex = rt.tx_ifindex = link.index if link is not None else None
+        rt.firewall = self._accept_mode_firewall()
+        rt.drops_vips = lambda name=plan.name: self._needs_firewall(name)
         if plan.vmac is not None:
             vm = self._vmac_of(plan)
             if vm is None:
@@ -417,9 +504,16 @@ class Engine:
             if not plan.vmac.xmit_base:
                 rt.tx_ifindex = vm.ifindex      # keepalived: adverts via the VMAC
         self._runtimes[index] = rt
-        self._vip_cache = None
+        if self._vip_cache is not None:
+            self._vip_cache.update(spec.address for spec in plan.all_vips)
         if after is not None:
             rt.queue.submit(after.drain)
+        if link is None:
+            # dynamic_interfaces: no sockets, FAULT until the interface appears
+            log.warning("(%s) interface %s does not exist - FAULT until it appears "
+                        "(dynamic_interfaces)", plan.name, plan.ifname)
+            rt.socket_fault = True
+            return rt
         rt.src = await self.sources.lookup(rt, addresses)
         if rt.src is None:
             rt.source_fault = True
@@ -505,6 +599,8 @@ class Engine:
             self.bridge.deliver(rt.index, FaultSet(NO_SOURCE))
         if rt.socket_fault and not rt.source_fault:
             self.bridge.deliver(rt.index, FaultSet(SOCKET_FAULT))
+        if rt.plan.no_peer_fault:
+            self.bridge.deliver(rt.index, FaultSet(NO_PEER))
 
     def _start_runtimes(self, runtimes, delay_ns: int = 0) -> None:
         """RFC 5798 §6.4.1 Startup: each single instance, each sync group as a whole."""
@@ -531,12 +627,18 @@ class Engine:
             self.bridge.deliver(rt.index, event, now_ns)
         return []
 
+    def _host_busy(self) -> bool:
+        """VIP changes or GARP rounds not out yet (AfterBatch waits for them)."""
+        return bool((self.netlink is not None and self.netlink.busy) or self.announcer.busy)
+
     def _route(self, routed) -> None:
         """A sync group's own outputs: its log lines and group notifies."""
         for member, action in routed:
             if member is not None:
                 continue            # members' actions went through _on_actions already
-            if type(action) is Log:
+            if self.after.pending and type(action) in (Log, GroupNotify):
+                self.after.add(self._route, ((None, action),))   # after deferred member lines
+            elif type(action) is Log:
                 vrrp_log.log(action.level, "%s", action.text)
             elif type(action) is GroupNotify and self.notifier is not None:
                 try:
@@ -607,7 +709,11 @@ class Engine:
         async for event in self.events:
             try:
                 if isinstance(event, AddrEvent):
-                    self.sources.address_event(event.addr.index)
+                    # a VIP is never a source (and another address whose role its
+                    # add/remove changes gets an event of its own): a burst of VIP
+                    # adds costs no address dumps (issue 6)
+                    if ipaddress.ip_address(event.addr.address) not in self._all_vips():
+                        self.sources.address_event(event.addr.index)
                 elif isinstance(event, LinkEvent):
                     self._link_event(event)
                     await self.tracking.handle(event)
@@ -628,8 +734,37 @@ class Engine:
         if event.kind == "del":
             if self._interfaces.get(link.ifname, link).index == link.index:
                 self._interfaces.pop(link.ifname, None)
+            if self.vmacs is not None and not self._stopped:
+                engine_reload.vmac_lost(self, link)     # deleted behind our back: re-create
         elif link.ifname:
             self._interfaces[link.ifname] = link
+            self._interface_appeared(link)
+
+    def _interface_appeared(self, link) -> None:
+        """dynamic_interfaces: the instances waiting for this interface start on it,
+        each in a fresh slot (a slot's sockets are fixed when it is made)."""
+        waiting = [rt for rt in self._by_name.values()
+                   if rt.ifindex is None and rt.linked and rt.plan.ifname == link.ifname]
+        if not waiting or self._stopped:
+            return
+        for rt in waiting:
+            rt.ifindex = link.index            # taken: a second link event does not restart it
+        task = asyncio.get_running_loop().create_task(self._start_on_interface(waiting))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _start_on_interface(self, waiting) -> None:
+        for rt in waiting:
+            if self._stopped or self._by_name.get(rt.name) is not rt:
+                continue
+            log.info("(%s) interface %s appeared - starting on it", rt.name, rt.plan.ifname)
+            self._unlink(rt)
+            try:
+                new = await self._add_runtimes([rt.plan], after={rt.name: rt.queue})
+            except convert.ConvertError as exc:
+                log.error("%s", exc)
+                continue
+            self._start_runtimes(new)
 
     # ============================================================ actions out
 
@@ -637,10 +772,14 @@ class Engine:
         """The machine's actions the bridge does not execute (see the module docstring).
         Runs synchronously inside fast-path calls: nothing here blocks."""
         rt = self._runtimes.get(index)
+        defer = self.after.defer()      # a burst: lines and notifies after the host work
         for action in actions:
             kind = type(action)
             if kind is Log:
-                vrrp_log.log(action.level, "%s", action.text)
+                if defer:
+                    self.after.add(vrrp_log.log, action.level, "%s", action.text)
+                else:
+                    vrrp_log.log(action.level, "%s", action.text)
             elif rt is None:
                 continue
             elif kind is StateChanged:
@@ -654,16 +793,25 @@ class Engine:
                 rt.vips_wanted = False
                 force = action.force
                 rt.queue.submit(lambda rt=rt, force=force: rt.remove_vips(force))
+            elif kind is UpdateVips:
+                # reload of a MASTER (engine_reload.reconfigure): the new ones are added
+                rt.queue.submit(rt.add_vips)
             elif kind is SendGarp:
                 repeat = action.repeat
                 rt.queue.submit(lambda rt=rt, repeat=repeat: rt.garp(repeat))
             elif kind is SendSourceGarp:
                 rt.queue.submit(rt.source_garp)
             elif kind is Notify:
-                self._notify(rt, action)
+                if defer:
+                    self.after.add(self._notify, rt, action)
+                else:
+                    self._notify(rt, action)
             elif kind is PriorityUpdated:
                 rt.priority = action.new
-                self._notify_priority(rt, action.new)
+                if defer:
+                    self.after.add(self._notify_priority, rt, action.new)
+                else:
+                    self._notify_priority(rt, action.new)
         if rt is not None and rt.group is not None and rt.started and not rt.deleting:
             self._route(rt.group.react(now_ns, rt.name, actions))
 
@@ -712,120 +860,14 @@ class Engine:
     # ============================================================ reload
 
     async def reload(self, new_config) -> None:
-        """SIGHUP: the identity diff of engine_reload; unchanged instances keep
-        running untouched (state, VIPs, counters)."""
-        if not self._started or self._stopped:
-            raise RuntimeError("the engine is not running")
-        default_user = _default_user(new_config)
-        vetted = convert.vet_scripts(new_config, default_user)
-        log_messages(vetted.messages, log)
-        await self._read_interfaces()
-        old_config = self.config
-        self.config = new_config
+        """SIGHUP: engine_reload.reload (identity diff; unchanged instances keep
+        running untouched, changed ones are reconfigured in place where
+        keepalived does, the rest restart)."""
+        gc.unfreeze()                  # what the reload lets go of can be collected
         try:
-            plans = await self._plans(new_config, vetted)
-            static_specs = engine_host.statics_of(new_config, PreferenceAllocator())
-        except convert.ConvertError as exc:
-            self.config = old_config
-            raise RuntimeError("the new configuration cannot run: %s" % exc) from None
-        current = {id(rt.plan): rt for rt in self._by_name.values() if not rt.deleting}
-        diff = engine_reload.diff([rt.plan for rt in current.values()], plans)
-        engine_reload.widen_for_groups(diff, old_config.sync_groups, new_config.sync_groups)
-        log.info("Reload: %s", diff.summary())
-        starting = [new for _old, new in diff.restarted] + diff.added
-        try:
-            await self._reload_vmacs(starting)
-        except EngineStartError as exc:
-            self.config = old_config
-            raise RuntimeError("the new configuration cannot run: %s" % exc) from None
-        for plan in plans:
-            for text in plan.warnings:
-                log.warning("%s", text)
-        await self.tracking.apply(new_config, vetted, plans, reload=True)
-        await self._reload_notifier(new_config, default_user)
-        self._warn_unsupported(new_config)
-        going = [(current[id(old)], True) for old in diff.removed]
-        going += [(current[id(old)], False) for old, _new in diff.restarted]
-        for old, new in diff.restarted:
-            log.info("(%s) changed in a way that needs a restart", new.name)
-        self._retire_all(going, new_config)
-        after = {new.name: current[id(old)].queue for old, new in diff.restarted}
-        for old, new in diff.kept:
-            self._retrack(current[id(old)], new)
-        await self._reload_statics(static_specs)
-        fresh = await self._add_runtimes(starting, after=after)
-        self._start_runtimes(fresh)
-        self.reloads += 1
-        self._status_soon()
-
-    async def _reload_statics(self, specs) -> None:
-        """keepalived §3.17: static entries diffed (removed ones deleted, new ones added)."""
-        if self.statics is None:
-            await self._start_statics(specs)
-            return
-        for outcome in await self.statics.reload(specs.addresses, specs.routes, specs.rules):
-            if not outcome.ok:
-                log.warning("static entry: %s", outcome)
-
-    async def _reload_vmacs(self, plans) -> None:
-        """The VMACs of instances (re)started by a reload, made before anything
-        changes: one that cannot be made is an EngineStartError and the ones
-        made for this reload are deleted again (the old configuration keeps
-        running).  A VMAC no running instance uses any more is deleted once its
-        old instance let go of it (_finish_retire)."""
-        wanted = [p for p in plans if p.vmac is not None]
-        if not wanted:
-            return
-        if self.vmacs is None:
-            self.vmacs = VmacManager(self.netlink)
-        made = []
-        for plan in wanted:
-            if self.vmacs.get(plan.vmac) is not None:
-                continue
-            outcome = await self.vmacs.create(plan.vmac)
-            if not outcome.ok:
-                for spec in made:
-                    await self.vmacs.delete(spec)
-                raise EngineStartError("vrrp_instance %s: cannot create its VMAC: %s"
-                                       % (plan.name, outcome))
-            made.append(plan.vmac)
-        await self._read_interfaces()
-
-    async def _reload_notifier(self, config, default_user) -> None:
-        """keepalived re-reads every notify script and reopens the FIFOs on a reload."""
-        from .fifo import fifos_from_config
-        g = config.global_defs
-        default_user.get()
-        log_messages(default_user.messages, log)
-        symlinks = bool(g.other.get("use_symlink_paths"))
-        for name, group in config.sync_groups.items():
-            self.notifier.add_group(name, scripts_from_model(group, default_user,
-                                                             use_symlink_paths=symlinks))
-        for inst in config.instances:
-            self.notifier.add_instance(
-                inst.name, scripts_from_model(inst, default_user, use_symlink_paths=symlinks),
-                group=inst.sync_group,
-                notify_deleted=bool(inst.notify_deleted_enabled or inst.notify_deleted),
-                priority_changes=inst.notify_priority_changes)
-        await self.notifier.replace_fifos(fifos_from_config(g, self.runner, default_user,
-                                                            use_symlink_paths=symlinks))
-
-    def _retrack(self, rt, plan) -> None:
-        """A kept instance whose trackers may have changed: move its machine from
-        the old tracking state to the new one."""
-        rt.plan = plan
-        old = rt.tracking
-        self.tracking.remove_instance(rt.name)
-        new = self.tracking.add_instance(plan)
-        rt.tracking = new
-        old_faults = old.faults | old.pending
-        new_faults = new.faults | new.pending
-        events = [FaultSet(r, pending=r in new.pending) for r in sorted(new_faults - old_faults)]
-        if new.weight_total != old.weight_total:
-            events.append(PriorityChanged(new.weight_total))
-        events += [FaultCleared(r) for r in sorted(old_faults - new_faults)]
-        for event in events:
-            self._deliver(rt, event)
+            await engine_reload.reload(self, new_config)
+        finally:
+            _settle_memory()
 
     def _retire_all(self, going, new_config) -> None:
         """Stop the instances in `going` ([(runtime, deleted)]): single ones one by
@@ -878,6 +920,7 @@ class Engine:
         if self._stopped:
             return
         self._stopped = True
+        gc.unfreeze()
         stopping_trackers = None
         if self.tracking is not None:
             stopping_trackers = asyncio.ensure_future(self.tracking.stop())
@@ -915,6 +958,8 @@ class Engine:
             for outcome in await self.statics.stop():
                 if not outcome.ok:
                     log.warning("static entry: %s", outcome)
+        if self.firewall is not None and not self.dont_release:
+            await self.firewall.close()       # the accept-mode tables go (keepalived nft_end)
         if self.vmacs is not None and not self.dont_release:
             for outcome in await self.vmacs.delete_all():
                 if not outcome.ok:
@@ -959,6 +1004,7 @@ class Engine:
         self.announcer.close()
         if self.tracking is not None and not self._started:
             await self.tracking.stop()
+        self.after.flush()                     # deferred lines and notifies first
         if self.notifier is not None:
             await self.notifier.close()
             self.notifier = None
@@ -974,25 +1020,48 @@ class Engine:
 
     # ============================================================ dumps
 
+    def _sorted_runtimes(self) -> list:
+        return sorted(self._runtimes.values(), key=lambda r: r.index)
+
+    def _view(self, rt) -> engine_dumps.InstanceView:
+        if rt.linked:
+            machine = self.bridge.machine(rt.index)
+            counters = self.bridge.counters(rt.index)
+        else:
+            machine, counters = None, dict(rt.last_counters or {})
+        base = self._counter_base.get(rt.name)
+        if base:
+            counters = {k: v - base.get(k, 0) for k, v in counters.items()}
+        faults = tuple(sorted(machine.faults)) if machine is not None else ()
+        return engine_dumps.InstanceView(
+            plan=rt.plan, machine=machine, counters=counters, src=rt.src,
+            last_transition=rt.last_transition,
+            held_vips=tuple(str(s) for s in rt.vip_specs if rt.vipset.holds(s)),
+            faults=faults,
+            trackers=rt.tracking.breakdown() if rt.tracking is not None else ())
+
     def _views(self) -> list:
-        out = []
-        for rt in sorted(self._runtimes.values(), key=lambda r: r.index):
+        return [self._view(rt) for rt in self._sorted_runtimes()]
+
+    async def render_dump(self, kind: str) -> str:
+        """Dump `kind` ("data", "stats", "stats_clear", "json") as text, read a
+        chunk of instances per turn of the loop (engine_dumps.render): the
+        process shell writes it to keepalived's file."""
+        runtimes = self._sorted_runtimes()
+        scripts = (self.tracking.script_status()
+                   if kind == "data" and self.tracking is not None else ())
+        text = await engine_dumps.render(
+            "stats" if kind == "stats_clear" else kind, runtimes, self._view,
+            config=self.config, scripts=scripts,
+            fastpath_stats=self.fp.stats() if self.fp is not None else None)
+        if kind == "stats_clear":
+            self._clear_counters()
+        return text
+
+    def _clear_counters(self) -> None:
+        for rt in self._runtimes.values():
             if rt.linked:
-                machine = self.bridge.machine(rt.index)
-                counters = self.bridge.counters(rt.index)
-            else:
-                machine, counters = None, dict(rt.last_counters or {})
-            base = self._counter_base.get(rt.name)
-            if base:
-                counters = {k: v - base.get(k, 0) for k, v in counters.items()}
-            faults = tuple(sorted(machine.faults)) if machine is not None else ()
-            out.append(engine_dumps.InstanceView(
-                plan=rt.plan, machine=machine, counters=counters, src=rt.src,
-                last_transition=rt.last_transition,
-                held_vips=tuple(str(s) for s in rt.vip_specs if rt.vipset.holds(s)),
-                faults=faults,
-                trackers=rt.tracking.breakdown() if rt.tracking is not None else ()))
-        return out
+                self._counter_base[rt.name] = dict(self.bridge.counters(rt.index))
 
     def dump_data(self, fp: TextIO) -> None:
         scripts = self.tracking.script_status() if self.tracking is not None else ()
@@ -1004,9 +1073,7 @@ class Engine:
         if self.fp is not None:
             engine_dumps.write_fastpath_stats(fp, self.fp.stats())
         if clear:
-            for rt in self._runtimes.values():
-                if rt.linked:
-                    self._counter_base[rt.name] = dict(self.bridge.counters(rt.index))
+            self._clear_counters()
 
     def dump_json(self, fp: TextIO) -> None:
         engine_dumps.write_json(fp, self._views())

@@ -144,14 +144,25 @@ class FastPathBridge:
         if index in self._links:
             raise ValueError("instance %r already has a slot" % (index,))
         p = machine.params
+        self._configure_slot(index, p, rx_socket=rx_socket, tx_socket=tx_socket, src=src,
+                             peers=peers, check_peers=check_peers, auth_type=auth_type,
+                             auth_pass=auth_pass, group=group, checksum_form=checksum_form,
+                             ttl=ttl)
+        link = _Link(index, machine)
+        self._links[index] = link
+        self._push(link)
+
+    def _configure_slot(self, index: int, p, *, rx_socket: int, tx_socket: int, src, peers,
+                        check_peers, auth_type, auth_pass, group, checksum_form, ttl) -> None:
+        """fp.configure_slot from the machine's params (creates, or reconfigures
+        in place keeping the slot's timers and counters)."""
         if not p.vips:
             raise ValueError("vrrp instance %r: the fast path needs at least one VIP to advertise"
                              % (p.name,))
-        family = p.vips[0].version
         if check_peers is None:
             check_peers = bool(peers)
         self.fp.configure_slot(
-            index, family=family, version=p.version, vrid=p.vrid, rx_socket=rx_socket,
+            index, family=p.vips[0].version, version=p.version, vrid=p.vrid, rx_socket=rx_socket,
             tx_socket=tx_socket, src=src, addresses=p.vips, advert_int_cs=p.advert_int_cs,
             auth_type=auth_type, auth_pass=auth_pass, peers=peers, check_peers=check_peers,
             group=group, checksum_form=checksum_form, ttl=ttl,
@@ -159,9 +170,29 @@ class FastPathBridge:
             # RFC 5798 §6.1 Preempt_Mode False: every priority is accepted; with a
             # preempt_delay the acceptance depends on time, so C never takes a lower one.
             accept_lower=p.nopreempt and not p.preempt_delay_ns)
-        link = _Link(index, machine)
-        self._links[index] = link
-        self._push(link)
+
+    def reconfigure(self, index: int, event, *, rx_socket: int, tx_socket: int, src, peers=(),
+                    check_peers: Optional[bool] = None, auth_type: int = 0, auth_pass=b"",
+                    group=None, checksum_form=None, ttl: int = 255,
+                    now_ns: Optional[int] = None) -> None:
+        """Reload of a running instance (event: fastvrrp.vrrp.events.Reconfigure,
+        keepalived-vrrp.md §3.17): the slot is reconfigured in place (its timers
+        and counters stay, so a master's adverts go on without a gap), then the
+        machine takes the new params and its actions run as any event's.
+        The settled events are replayed first, under the old params.  A slot
+        configuration the fast path refuses raises ValueError before the
+        machine changes."""
+        link = self._link(index)
+        now = self._now(now_ns)
+        self._catch_up(link)
+        self._configure_slot(index, event.params, rx_socket=rx_socket, tx_socket=tx_socket,
+                             src=src, peers=peers, check_peers=check_peers, auth_type=auth_type,
+                             auth_pass=auth_pass, group=group, checksum_form=checksum_form,
+                             ttl=ttl)
+        self._handle(link, now, event)
+        if not self.fp.busy:
+            self.fp.flush()
+        self._poke()
 
     def remove_instance(self, index: int) -> VrrpMachine:
         """Release the slot (timers cancelled); returns the machine."""

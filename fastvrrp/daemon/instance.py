@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import ipaddress
 import logging
 import time
-from collections import deque
 from typing import Awaitable, Callable, Optional
 
 from fastvrrp.host.netlink import FAILED
@@ -51,12 +51,54 @@ log = logging.getLogger("fastvrrp.daemon.instance")
 Job = Callable[[], Awaitable]
 
 
+class QuietCollector:
+    """Issue 6 (memory): pyroute2's netlink replies are reference cycles, freed
+    only by a full garbage collection; after a burst of host work (thousands
+    of VIPs added at once) they would wait, and their memory with them.  A
+    HostQueue going idle calls touch(); once the host work has been quiet for
+    QUIET_S, one full collection runs (cheap once the engine froze what
+    start-up built: only young objects are scanned)."""
+
+    QUIET_S = 0.5
+    __slots__ = ("_loop", "_handle", "_last", "collections")
+
+    def __init__(self) -> None:
+        self._loop = None
+        self._handle = None
+        self._last = 0.0
+        self.collections = 0
+
+    def touch(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._last = loop.time()
+        if self._handle is None or self._loop is not loop:
+            self._loop = loop
+            self._handle = loop.call_at(self._last + self.QUIET_S, self._fire)
+
+    def _fire(self) -> None:
+        due = self._last + self.QUIET_S
+        if self._loop.time() < due:            # touched meanwhile: wait for the quiet
+            self._handle = self._loop.call_at(due, self._fire)
+            return
+        self._handle = None
+        self.collections += 1
+        gc.collect()
+
+
+QUIET = QuietCollector()
+
+
 class HostQueue:
-    """Runs one instance's host jobs in submission order (see the module docstring)."""
+    """Runs one instance's host jobs in submission order (see the module docstring).
+
+    Issue 6 (memory): the job list and the task exist only while there is
+    work; an idle queue holds neither (thousands of idle instances)."""
+
+    __slots__ = ("name", "_jobs", "_task", "_busy", "done", "failed")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._jobs: deque = deque()
+        self._jobs: Optional[list] = None        # made by submit(), dropped when idle
         self._task: Optional[asyncio.Task] = None
         self._busy = False
         self.done = 0
@@ -65,18 +107,20 @@ class HostQueue:
     @property
     def pending(self) -> int:
         """Jobs queued or running."""
-        return len(self._jobs) + (1 if self._busy else 0)
+        return (len(self._jobs) if self._jobs else 0) + (1 if self._busy else 0)
 
     def submit(self, job: Job) -> None:
         if not callable(job):
             raise TypeError("a host job must be a coroutine function, not %r" % (job,))
+        if self._jobs is None:
+            self._jobs = []     # a few jobs at most: a list is a tenth of a deque's size
         self._jobs.append(job)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         while self._jobs:
-            job = self._jobs.popleft()
+            job = self._jobs.pop(0)
             self._busy = True
             try:
                 await job()
@@ -88,6 +132,10 @@ class HostQueue:
                 log.exception("(%s) host operation failed", self.name)
             finally:
                 self._busy = False
+        # idle again: let the job list and this (finished) task go
+        self._jobs = None
+        self._task = None
+        QUIET.touch()
 
     async def drain(self) -> None:
         """Wait until every job submitted so far (and meanwhile) has run."""
@@ -96,13 +144,26 @@ class HostQueue:
 
     def cancel(self) -> None:
         """Drop what is queued and cancel what runs (the last resort at exit)."""
-        self._jobs.clear()
+        if self._jobs is not None:
+            self._jobs.clear()
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
 
 class InstanceRuntime:
-    """What the engine keeps per running instance (see the module docstring)."""
+    """What the engine keeps per running instance (see the module docstring).
+
+    Issue 6 (memory): slotted (no per-instance __dict__); the RouteSet and
+    RuleSet are made on first use (most instances have no virtual_routes /
+    virtual_rules).  A new attribute must be added to __slots__."""
+
+    __slots__ = ("plan", "index", "name", "netlink", "announcer", "_interfaces", "release_vips",
+                 "garp_interval_s", "vipset", "_routes", "_rules", "tx_ifindex", "vmac",
+                 "firewall", "queue", "vip_specs", "ifindex", "src", "rx", "tx", "rx_sid",
+                 "tx_sid", "state", "priority", "last_transition", "linked", "started",
+                 "deleting", "stale_checked", "source_fault", "socket_fault", "vips_wanted",
+                 "tracking", "group", "last_counters", "garp_rounds", "vip_failures",
+                 "drops_vips")
 
     def __init__(self, plan: InstancePlan, index: int, *, netlink, announcer,
                  interfaces: Callable[[str], Optional[object]], release_vips: bool = False,
@@ -115,11 +176,13 @@ class InstanceRuntime:
         self._interfaces = interfaces           # ifname -> LinkInfo or None
         self.release_vips = bool(release_vips)  # keepalived -X
         self.garp_interval_s = max(0.0, float(garp_interval_s))
-        self.vipset = VipSet(netlink, plan.all_vips, name=plan.name)
-        self.routes = RouteSet(netlink, plan.routes, name=plan.name)
-        self.rules = RuleSet(netlink, plan.rules, name=plan.name)
+        self.vipset = VipSet(netlink, plan.all_vips, name=plan.name, ifindex_of=self._ifindex_of)
+        self._routes: Optional[RouteSet] = None  # see the `routes` property
+        self._rules: Optional[RuleSet] = None    # see the `rules` property
         self.tx_ifindex: Optional[int] = None   # adverts leave here (a VMAC, or the interface)
         self.vmac = None                        # fastvrrp.host.vmac.Vmac of use_vmac
+        self.firewall = None                    # the engine's AcceptModeFirewall (§6.4.3)
+        self.drops_vips: Callable[[], bool] = lambda: False   # no_accept now (reload-aware)
         self.queue = HostQueue(plan.name)
         self.vip_specs = plan.all_vips          # where the VIPs go (retarget: a VMAC's name)
         self.ifindex: Optional[int] = None
@@ -145,17 +208,39 @@ class InstanceRuntime:
     def __repr__(self) -> str:
         return "<InstanceRuntime %s #%d %s>" % (self.name, self.index, self.state.name)
 
+    @property
+    def routes(self) -> RouteSet:
+        """The virtual_routes held for this instance, made on first use."""
+        if self._routes is None:
+            self._routes = RouteSet(self.netlink, self.plan.routes, name=self.name)
+        return self._routes
+
+    @property
+    def rules(self) -> RuleSet:
+        """The virtual_rules held for this instance, made on first use."""
+        if self._rules is None:
+            self._rules = RuleSet(self.netlink, self.plan.rules, name=self.name)
+        return self._rules
+
     # ------------------------------------------------------------ VIPs
 
     async def add_vips(self) -> None:
         """RFC 5798 §6.4.1 / §6.4.2: add the VIPs, then the eVIPs (keepalived order)."""
         if not self.vips_wanted:
             return          # a later RemoveVips already took them back: nothing to add
+        if self.firewall is not None:
+            if self.drops_vips():
+                # RFC 5798 §6.4.3 Accept_Mode False; keepalived: drop rule before the VIPs
+                await self.firewall.hold(self.name, [s.address for s in self.vip_specs])
+            else:
+                await self.firewall.release(self.name)   # a reload turned accept on
         outcomes = await self.vipset.add_all()
         if self.vips_wanted:
             # keepalived vrrp.c: VIPs, eVIPs, then virtual_routes, then virtual_rules
-            outcomes += await self.routes.add_all()
-            outcomes += await self.rules.add_all()
+            if self._routes is not None or self.plan.routes:
+                outcomes += await self.routes.add_all()
+            if self._rules is not None or self.plan.rules:
+                outcomes += await self.rules.add_all()
         self._count(outcomes)
 
     async def remove_vips(self, force: bool = False) -> None:
@@ -164,9 +249,12 @@ class InstanceRuntime:
         if force and self.stale_checked:
             force = False   # the start-up cleanup already removed what an earlier run left
         # keepalived vrrp.c vrrp_restore_interface: rules, routes, then the addresses
-        outcomes = await self.rules.remove_all()
-        outcomes += await self.routes.remove_all()
+        outcomes = await self._rules.remove_all() if self._rules is not None else []
+        if self._routes is not None:     # never made: nothing of ours to remove
+            outcomes += await self._routes.remove_all()
         outcomes += await self.vipset.remove_all(force=force or self.release_vips)
+        if self.firewall is not None:
+            await self.firewall.release(self.name)      # keepalived: after the addresses
         self._count(outcomes)
 
     def _count(self, outcomes) -> None:
@@ -184,11 +272,16 @@ class InstanceRuntime:
             raise RuntimeError("(%s) cannot move VIPs that are already added" % self.name)
         specs = tuple(dataclasses.replace(s, ifname=new_ifname) if s.ifname == old_ifname else s
                       for s in self.plan.all_vips)
-        self.vipset = VipSet(self.netlink, specs, name=self.name)
+        self.vipset = VipSet(self.netlink, specs, name=self.name, ifindex_of=self._ifindex_of)
         self.vip_specs = specs
 
     def holds_vips(self) -> bool:
         return bool(self.vipset.added)
+
+    def _ifindex_of(self, ifname: str) -> Optional[int]:
+        """The engine's interface table (no netlink request per VIP add, issue 6)."""
+        link = self._interfaces(ifname)
+        return link.index if link is not None else None
 
     # ------------------------------------------------------------ GARP / NA
 
@@ -207,6 +300,12 @@ class InstanceRuntime:
                 continue
             by_link.setdefault((link.index, link.mac), []).append(spec.address)
         if not by_link:
+            return
+        if not self.garp_interval_s:
+            # back to back: one burst with every instance announcing now, first
+            # rounds first (host/garpbatch.py, issue 6); stops if we leave MASTER
+            self.garp_rounds += await self.announcer.announce(
+                list(by_link.items()), repeat, live=lambda: self.vips_wanted)
             return
         for n in range(repeat):
             if n and self.garp_interval_s:
@@ -233,4 +332,4 @@ class InstanceRuntime:
         return self.state.name
 
 
-__all__ = ["HostQueue", "InstanceRuntime"]
+__all__ = ["HostQueue", "InstanceRuntime", "QUIET", "QuietCollector"]

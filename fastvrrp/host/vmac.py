@@ -34,6 +34,11 @@ so does `VmacManager.create(VmacSpec(...))`, through netlink only:
    EUI-64 of the base's MAC.
 
 `delete(spec)` removes the VMAC (RTM_DELLINK) and restores what it changed.
+A VMAC deleted by someone else (keepalived 2.2.7 keepalived_netlink.c: an
+RTM_DELLINK of an interface that is ours and that it is not deleting runs
+recreate_vmac_thread): `lost(ifindex)` names the held VMAC of a link that
+went away without our asking, `recreate(spec)` forgets it and makes it again
+(same name when free, same MAC and settings).
 
 Ownership.  Only an interface we can prove is ours is ever deleted or
 reused: kind macvlan, mode private, and IFLA_IFALIAS starting with
@@ -220,6 +225,7 @@ class VmacManager:
         self.netlink = netlink
         self.sysctl = sysctl or Sysctl()
         self._held = {}         # spec -> Vmac
+        self._deleting = set()  # specs whose VMAC we are deleting ourselves
         self._bases = {}        # base ifindex -> _Base
         self._rp = None         # RpFilter once an IPv4 VMAC needed all.rp_filter cleared
 
@@ -231,6 +237,27 @@ class VmacManager:
     def get(self, spec):
         """The Vmac of `spec`, or None if not held."""
         return self._held.get(spec)
+
+    def lost(self, ifindex):
+        """The Vmac held at `ifindex` when its link went away behind our back
+        (an RTM_DELLINK we did not cause), else None."""
+        for spec, vmac in self._held.items():
+            if vmac.ifindex == ifindex and spec not in self._deleting:
+                return vmac
+        return None
+
+    async def recreate(self, spec):
+        """keepalived vrrp_netlink.c / vrrp_if.c recreate_vmac_thread: a VMAC of
+        ours was deleted by someone else; make it again with the same name
+        (when free), MAC and settings -> Outcome of the creation.  What it
+        held is forgotten first, its sysctls restored and set again."""
+        if not isinstance(spec, VmacSpec):
+            raise TypeError("recreate() takes a VmacSpec, got %r" % (spec,))
+        if spec in self._held:
+            gone = await self.delete(spec)     # ABSENT: the link is already gone
+            if not gone.ok:
+                return gone
+        return await self.create(spec)
 
     @staticmethod
     def _prefix(spec):
@@ -511,7 +538,11 @@ class VmacManager:
         if current is None or current.ifname != vmac.ifname or current.mark is None:
             outcome = Outcome("del", req, ABSENT, errno.ENODEV, "the VMAC is already gone")
         else:
-            outcome = await self._delete_link(req)
+            self._deleting.add(spec)           # its RTM_DELLINK is ours, not a loss
+            try:
+                outcome = await self._delete_link(req)
+            finally:
+                self._deleting.discard(spec)
             if not outcome.ok:
                 return outcome
         del self._held[spec]
@@ -519,7 +550,10 @@ class VmacManager:
             self._release_base(vmac)
             if not any(v.spec.family == 4 for v in self._held.values()):
                 self._restore_rp_filter()
-        log.info("%sremoved VMAC interface %s", self._prefix(spec), vmac.ifname)
+        if outcome.status == ABSENT:
+            log.info("%sVMAC interface %s was already gone", self._prefix(spec), vmac.ifname)
+        else:
+            log.info("%sremoved VMAC interface %s", self._prefix(spec), vmac.ifname)
         return outcome
 
     async def delete_all(self):

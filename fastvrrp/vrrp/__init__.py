@@ -13,9 +13,9 @@ machines), sync_tracking.py (which trackers a sync-group member keeps).
 
 from .actions import (Action, AddVips, ArmTimer, CancelTimer, Count, FaultRecovered, GroupNotify,
                       Log, MasterWanted, Notify, PriorityUpdated, RemoveVips, SendAdvert, SendGarp,
-                      SendSourceGarp, StateChanged)
+                      SendSourceGarp, StateChanged, UpdateVips)
 from .events import (AdvertReceived, AdvertRejected, Event, FaultCleared, FaultSet, PriorityChanged,
-                     Shutdown, SourceAddressChanged, Startup, SyncForceBackup, SyncForceFault,
+                     Reconfigure, Shutdown, SourceAddressChanged, Startup, SyncForceBackup, SyncForceFault,
                      SyncGoMaster, SyncHoldBackup, SyncLeaveFault, SyncStartup, TimerFired)
 from .kinds import Counter, NotifyState, State, TimerKind
 from .machine import VrrpMachine
@@ -24,9 +24,9 @@ from .sync import Routed, SyncGroup, SyncGroupError
 
 __all__ = [
     "Action", "AddVips", "ArmTimer", "CancelTimer", "Count", "Log", "Notify", "PriorityUpdated",
-    "RemoveVips", "SendAdvert", "SendGarp", "SendSourceGarp", "StateChanged",
+    "RemoveVips", "SendAdvert", "SendGarp", "SendSourceGarp", "StateChanged", "UpdateVips",
     "AdvertReceived", "AdvertRejected", "Event", "FaultCleared", "FaultSet", "PriorityChanged",
-    "Shutdown", "SourceAddressChanged", "Startup", "TimerFired",
+    "Reconfigure", "Shutdown", "SourceAddressChanged", "Startup", "TimerFired",
     "Counter", "NotifyState", "State", "TimerKind", "VrrpMachine", "InstanceParams",
     "FaultRecovered", "GroupNotify", "MasterWanted", "SyncForceBackup", "SyncForceFault",
     "SyncGoMaster", "SyncHoldBackup", "SyncLeaveFault", "SyncStartup",

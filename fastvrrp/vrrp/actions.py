@@ -60,6 +60,14 @@ class RemoveVips:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateVips:
+    """Reload of a MASTER holding its VIPs (keepalived-vrrp.md §3.17; keepalived
+    vrrp.c clear_diff_vrrp / restore_vrrp_state): the configured VIPs, eVIPs,
+    virtual routes and rules changed.  Remove the ones no longer configured,
+    add the new ones; the ones that stay are not touched (never flapped)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SendGarp:
     """Send `repeat` rounds of gratuitous ARP / unsolicited NA over every VIP and
     eVIP (RFC 5798 §6.4.2 / RFC 3768 §6.4.2 on becoming master; keepalived repeats)."""
@@ -141,6 +149,7 @@ class GroupNotify:
 
 SYNC_REQUESTS = (MasterWanted, FaultRecovered)
 
-Action = Union[SendAdvert, ArmTimer, CancelTimer, AddVips, RemoveVips, SendGarp, SendSourceGarp,
+Action = Union[SendAdvert, ArmTimer, CancelTimer, AddVips, RemoveVips, UpdateVips, SendGarp,
+               SendSourceGarp,
                Notify, StateChanged, PriorityUpdated, Log, Count, MasterWanted, FaultRecovered,
                GroupNotify]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from .kinds import REJECT_COUNTERS, Counter, State, TimerKind
+from .params import InstanceParams
 from .timers import V3_MAX_ADVER_INT_CS
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -180,6 +181,39 @@ class SourceAddressChanged:
             raise ValueError("source address must be an IP address or None, not %r" % (self.address,))
 
 
+@dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """Reload (SIGHUP) of a running instance whose identity is unchanged
+    (keepalived-vrrp.md §3.17; keepalived vrrp.c vrrp_exist / clear_diff_vrrp,
+    vrrp_scheduler.c vrrp_init_state with `reload`): the instance keeps its
+    state and takes `params` (priority, Advertisement_Interval, VIPs,
+    preemption, GARP settings, ...).
+
+    `weight_total`: the tracking weight total under the new configuration
+    (None: unchanged), so that the effective priority of the first advert
+    is already the new one.  `addresses_added`: the reload adds VIPs or
+    eVIPs to the host (keepalived's have_new_addr), which makes a MASTER
+    send a GARP / NA burst.  The VRID and the sync group cannot change in
+    place: the machine refuses such a Reconfigure (ValueError), the engine
+    restarts those instances instead.
+    """
+
+    params: InstanceParams
+    weight_total: Optional[int] = None
+    addresses_added: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, InstanceParams):
+            raise ValueError("Reconfigure needs an InstanceParams, not %r"
+                             % (type(self.params).__name__,))
+        if self.weight_total is not None and (not _is_int(self.weight_total)
+                                              or abs(self.weight_total) > 1_000_000):
+            raise ValueError("tracking weight total must be None or an integer within "
+                             "±1,000,000, not %r" % (self.weight_total,))
+        if not isinstance(self.addresses_added, bool):
+            raise ValueError("addresses_added must be a bool, not %r" % (self.addresses_added,))
+
+
 # ------------------------------------------------------------------ sync groups
 #
 # What a vrrp_sync_group (fastvrrp.vrrp.sync.SyncGroup) tells a member machine
@@ -256,5 +290,5 @@ SYNC_EVENTS = (SyncStartup, SyncGoMaster, SyncHoldBackup, SyncForceBackup, SyncF
                SyncLeaveFault)
 
 Event = Union[Startup, Shutdown, AdvertReceived, AdvertRejected, TimerFired, PriorityChanged,
-              FaultSet, FaultCleared, SourceAddressChanged, SyncStartup, SyncGoMaster,
+              FaultSet, FaultCleared, SourceAddressChanged, Reconfigure, SyncStartup, SyncGoMaster,
               SyncHoldBackup, SyncForceBackup, SyncForceFault, SyncLeaveFault]

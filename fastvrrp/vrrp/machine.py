@@ -51,15 +51,15 @@ from __future__ import annotations
 import enum
 import logging
 from types import MappingProxyType
-from typing import Callable, Optional
+from typing import Optional
 
 from .actions import (AddVips, ArmTimer, CancelTimer, Count, FaultRecovered, Log, MasterWanted,
                       Notify, PriorityUpdated, RemoveVips, SendAdvert, SendGarp, SendSourceGarp,
-                      StateChanged)
+                      StateChanged, UpdateVips)
 from .events import (SYNC_EVENTS, AdvertReceived, AdvertRejected, FaultCleared, FaultSet,
-                     PriorityChanged, Shutdown, SourceAddressChanged, Startup, SyncForceBackup,
-                     SyncForceFault, SyncGoMaster, SyncHoldBackup, SyncLeaveFault, SyncStartup,
-                     TimerFired)
+                     PriorityChanged, Reconfigure, Shutdown, SourceAddressChanged, Startup,
+                     SyncForceBackup, SyncForceFault, SyncGoMaster, SyncHoldBackup, SyncLeaveFault,
+                     SyncStartup, TimerFired)
 from .kinds import Counter, NotifyState, State, TimerKind
 from .params import InstanceParams
 from .priority import PRIORITY_OWNER, PRIORITY_STOP, effective_priority
@@ -86,7 +86,7 @@ class VrrpMachine:
     __slots__ = ("params", "_prefix", "_state", "_wantstate", "_base_priority", "_weight_total",
                  "_effective", "_adver_int_us", "_mai_us", "_down_basis", "_ms_down_us", "_timers",
                  "_vips_set", "_master_addr", "_master_priority", "_preempt_until", "_delay_until",
-                 "_faults", "_primary", "_handlers")
+                 "_faults", "_primary")
 
     def __init__(self, params: InstanceParams) -> None:
         if not isinstance(params, InstanceParams):
@@ -109,23 +109,6 @@ class VrrpMachine:
         self._delay_until: Optional[int] = None
         self._faults: dict[str, bool] = {}  # reason -> still pending (tracker not reported yet)
         self._primary = params.primary_address
-        self._handlers: dict[type, Callable] = {
-            Startup: self._on_startup,
-            Shutdown: self._on_shutdown,
-            AdvertReceived: self._on_advert,
-            AdvertRejected: self._on_rejected,
-            TimerFired: self._on_timer,
-            PriorityChanged: self._on_priority,
-            FaultSet: self._on_fault_set,
-            FaultCleared: self._on_fault_cleared,
-            SourceAddressChanged: self._on_source_address,
-            SyncStartup: self._on_sync_startup,
-            SyncGoMaster: self._on_sync_go_master,
-            SyncHoldBackup: self._on_sync_hold_backup,
-            SyncForceBackup: self._on_sync_force_backup,
-            SyncForceFault: self._on_sync_force_fault,
-            SyncLeaveFault: self._on_sync_leave_fault,
-        }
 
     # ------------------------------------------------------------------ API
 
@@ -133,14 +116,14 @@ class VrrpMachine:
         """Process one event at monotonic time `now_ns`; return the actions, in order."""
         if not isinstance(now_ns, int) or isinstance(now_ns, bool):
             raise TypeError("now_ns must be an integer (monotonic ns), not %r" % (now_ns,))
-        handler = self._handlers.get(type(event))
+        handler = _HANDLERS.get(type(event))
         if handler is None:
             raise TypeError("not a VRRP machine event: %r" % (event,))
         if self.params.sync_group is None and type(event) in SYNC_EVENTS:
             raise ValueError("%s is not a sync group member: %r is for sync group members only"
                              % (self._prefix.strip(), event))
         out: list = []
-        handler(now_ns, event, out)
+        handler(self, now_ns, event, out)
         return out
 
     @property
@@ -717,6 +700,91 @@ class VrrpMachine:
     def _on_source_address(self, now: int, event: SourceAddressChanged, out: list) -> None:
         self._primary = event.address
 
+    # ------------------------------------------------- reload (SIGHUP)
+
+    def _on_reconfigure(self, now: int, event: Reconfigure, out: list) -> None:
+        """keepalived-vrrp.md §3.17, keepalived 2.2.7 reload of a matched instance
+        (vrrp.c restore_vrrp_state / clear_diff_vrrp, vrrp_scheduler.c
+        vrrp_init_state and vrrp_init_instance_sands with `reload`): the state
+        is kept and the new parameters apply at once.
+          * MASTER: the VIPs are diffed (UpdateVips), a GARP / NA burst goes
+            out when addresses were added or a refresh is configured, the
+            pending GARP timers are replaced by the new ones, and an
+            ADVERTISEMENT with the new priority is sent at once, the
+            Adver_Timer re-armed from now with the new Advertisement_Interval
+            (RFC 5798 §6.4.3).  A master now below a peer keeps MASTER: the
+            peer preempts it (RFC 5798 §6.4.2), as with keepalived.
+          * BACKUP: Master_Adver_Interval is the configured one again, the
+            known master and a running preempt delay are forgotten, and the
+            Master_Down_Timer restarts from now with the new
+            Master_Down_Interval (RFC 5798 §6.4.2); no log line, no notify.
+          * FAULT, INIT, STOP: only the parameters change.
+        The owner's priority 255 is never changed by tracking (RFC 5798
+        §5.2.4); a base priority lowered by an owner conflict is reset."""
+        new = event.params
+        old = self.params
+        if new.vrid != old.vrid:
+            raise ValueError("%sReconfigure cannot change virtual_router_id %d to %d: restart"
+                             % (self._prefix, old.vrid, new.vrid))
+        if new.sync_group != old.sync_group:
+            raise ValueError("%sReconfigure cannot change the sync group: restart" % self._prefix)
+        self.params = new
+        self._prefix = "(%s) " % new.name
+        if new.primary_address is not None:
+            self._primary = new.primary_address
+        if event.weight_total is not None:
+            self._weight_total = event.weight_total
+        self._base_priority = new.priority
+        self._adver_int_us = new.advert_int_us
+        if new.priority == PRIORITY_OWNER:
+            effective = PRIORITY_OWNER
+        else:
+            effective = effective_priority(new.priority, self._weight_total)
+        if effective != self._effective:
+            out.append(PriorityUpdated(self._effective, effective))
+            self._effective = effective
+        state = self._state
+        if state == State.MASTER:
+            self._mai_us = self._adver_int_us
+            self._reconfigure_master(now, event, out)
+        elif state == State.BACKUP:
+            # RFC 5798 §6.4.2 / keepalived vrrp_init_state: a fresh wait.
+            self._mai_us = self._adver_int_us
+            self._master_addr = None
+            self._master_priority = 0
+            self._preempt_until = None
+            self._wantstate = State.BACKUP
+            self._arm_master_down_interval(out, now)
+        else:
+            if state == State.FAULT:
+                self._mai_us = self._adver_int_us
+            self._reset_down_basis()
+
+    def _reconfigure_master(self, now: int, event: Reconfigure, out: list) -> None:
+        p = self.params
+        self._wantstate = State.MASTER
+        for kind in _GARP_TIMERS:
+            self._cancel(out, kind)      # keepalived's reload drops the old GARP threads
+        if self._vips_set:
+            out.append(UpdateVips())
+            added = event.addresses_added
+            if (added or p.garp_master_refresh_ns) and p.garp_master_repeat:
+                out.append(SendGarp(p.garp_master_repeat))
+            if added and p.garp_master_delay_ns:
+                self._arm(out, TimerKind.GARP_DELAYED, now + p.garp_master_delay_ns)
+            if p.garp_master_refresh_ns:
+                first = (p.garp_master_delay_ns if added else 0) + p.garp_master_refresh_ns
+                self._arm(out, TimerKind.GARP_REFRESH, now + first)
+        if not self._vips_set:
+            # a master held silent by vrrp_startup_delay announces itself when
+            # the delay ends (STARTUP_DELAY), as before the reload
+            if self._delay_until is not None:
+                self._arm_adver(out, self._delay_until)
+            return
+        # keepalived vrrp_init_instance_sands: a reloaded master's advert is due now
+        out.append(SendAdvert(self._effective))
+        self._arm_adver(out, now)
+
     # ------------------------------------------------- sync group (sync.py)
 
     def _on_sync_startup(self, now: int, event: SyncStartup, out: list) -> None:
@@ -763,3 +831,25 @@ class VrrpMachine:
         """keepalived try_up_instance once no member of the group is faulty."""
         if self._state == State.FAULT and not self._faults:
             self._leave_fault(now, out, master_ok=event.master_ok)
+
+
+# One dispatch table shared by every machine: event type -> handler (a
+# per-instance dict of bound methods cost ~1.6 kB per instance, issue 6).
+_HANDLERS: dict = {
+    Startup: VrrpMachine._on_startup,
+    Shutdown: VrrpMachine._on_shutdown,
+    AdvertReceived: VrrpMachine._on_advert,
+    AdvertRejected: VrrpMachine._on_rejected,
+    TimerFired: VrrpMachine._on_timer,
+    PriorityChanged: VrrpMachine._on_priority,
+    FaultSet: VrrpMachine._on_fault_set,
+    FaultCleared: VrrpMachine._on_fault_cleared,
+    SourceAddressChanged: VrrpMachine._on_source_address,
+    Reconfigure: VrrpMachine._on_reconfigure,
+    SyncStartup: VrrpMachine._on_sync_startup,
+    SyncGoMaster: VrrpMachine._on_sync_go_master,
+    SyncHoldBackup: VrrpMachine._on_sync_hold_backup,
+    SyncForceBackup: VrrpMachine._on_sync_force_backup,
+    SyncForceFault: VrrpMachine._on_sync_force_fault,
+    SyncLeaveFault: VrrpMachine._on_sync_leave_fault,
+}

@@ -4,7 +4,8 @@ Reload (keepalived-vrrp.md §3.17): instances are matched by identity (VRID,
 interface, family, unicast source); an unchanged instance keeps running - its
 state, its VIPs (never flapped), its counters; a new one starts; a removed
 one stops (a master sends priority 0, RFC 5798 §6.4.3, and drops its VIPs);
-one whose parameters changed restarts.  Dumps (§3.18): SIGUSR1 data, SIGUSR2
+one whose settings changed takes them in place (test_engine_reload_inplace.py),
+unless they need a restart (its source address here).  Dumps (§3.18): SIGUSR1 data, SIGUSR2
 stats, SIGRTMIN+2 JSON, in $TMPDIR.
 """
 
@@ -36,8 +37,8 @@ def _vi1(**kw):
     return instance_block("VI_1", vrid=51, priority=150, vips=(VIP1 + "/24",), **kw)
 
 
-def _vi2(priority=150):
-    return instance_block("VI_2", vrid=52, priority=priority, vips=(VIP2 + "/24",))
+def _vi2(priority=150, extra=()):
+    return instance_block("VI_2", vrid=52, priority=priority, vips=(VIP2 + "/24",), extra=extra)
 
 
 def _dump(pair, daemon, sig, name):
@@ -63,18 +64,25 @@ def test_reload_keeps_unchanged_instances_and_their_vips(pair):
     pair.watch.wait_holders(VIP2, {"a"}, timeout=10)
     assert pair.watch.changes(VIP1, t0) == []
 
-    # change VI_2's priority: it restarts (VIP removed, then won again); VI_1 untouched
+    # change VI_2's priority: reconfigured in place (its VIP stays); VI_1 untouched
     t1 = time.monotonic_ns()
     a.write_config(config(_vi1(), _vi2(priority=120)))
     a.send_signal(signal.SIGHUP)
+    a.wait_log(r"Reload: 1 kept, 0 restarted, 0 added, 0 removed, 1 reconfigured in place")
+    # change VI_2's source address (mcast_src_ip): only a restart can (VIP removed,
+    # then won again)
+    t_src = time.monotonic_ns()
+    a.write_config(config(_vi1(), _vi2(priority=120, extra=("mcast_src_ip 10.0.0.1",))))
+    a.send_signal(signal.SIGHUP)
     a.wait_log(r"Reload: 1 kept, 1 restarted, 0 added, 0 removed")
-    t_del = pair.watch.wait_change("a", VIP2, False, t1, timeout=5)
+    assert pair.watch.changes(VIP2, t1, t_src) == []
+    t_del = pair.watch.wait_change("a", VIP2, False, t_src, timeout=5)
     pair.watch.wait_change("a", VIP2, True, t_del, timeout=10)
     assert pair.watch.changes(VIP1, t0) == []
 
     # remove VI_1: it stops and its VIP goes; VI_2 stays
     t2 = time.monotonic_ns()
-    a.write_config(config(_vi2(priority=120)))
+    a.write_config(config(_vi2(priority=120, extra=("mcast_src_ip 10.0.0.1",))))
     a.send_signal(signal.SIGHUP)
     a.wait_log(r"Reload: 1 kept, 0 restarted, 0 added, 1 removed")
     pair.watch.wait_change("a", VIP1, False, t2, timeout=5)

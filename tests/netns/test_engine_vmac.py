@@ -9,6 +9,7 @@ macvlan is left behind after a clean stop, nor after kill -9 and a restart
 
 import ipaddress
 import signal
+import time
 
 import pytest
 
@@ -136,9 +137,10 @@ def test_ipv6_vmac_adverts_leave_with_the_ipv6_virtual_mac(pair):
     assert macvlans_in(lab, links["a"].ns) == {}
 
 
-def test_the_vmac_deleted_under_us_is_a_fault(pair):
+def test_the_vmac_deleted_under_us_is_a_fault_until_made_again(pair):
     # keepalived: the instance's interface is its VMAC; losing it is FAULT (the VIP goes
-    # with the link), the peer takes over
+    # with the link); the VMAC is made again and the instance, priority 200, returns
+    # to MASTER (the peer may hold the VIP meanwhile, for as long as that takes)
     lab, links = pair.lab, pair.links
     a = pair.daemon("a", "fastvrrp", _conf())
     b = pair.daemon("b", "fastvrrp", config(instance_block(vrid=VRID, priority=100,
@@ -149,7 +151,11 @@ def test_the_vmac_deleted_under_us_is_a_fault(pair):
     b.wait_log(r"\(VI_1\) Entering BACKUP STATE")
     assert "FAULT" not in a.log()              # making the VMAC is no fault
     ipr = lab.iproute(links["a"].ns)
+    since = time.monotonic_ns()
     ipr.link("del", index=ipr.link_lookup(ifname="vrrp.%d" % VRID)[0])
     a.wait_log(r"\(VI_1\) Entering FAULT STATE")
-    pair.watch.wait_holders(VIP, {"b"}, timeout=10)
+    pair.watch.wait_change("a", VIP, False, since, timeout=10)
+    pair.watch.wait_change("a", VIP, True, since, timeout=15)
+    pair.watch.wait_holders(VIP, {"a"}, timeout=10)
+    assert ipr.link_lookup(ifname="vrrp.%d" % VRID), "the VMAC was not made again"
     assert a.stop() == 0

@@ -2,7 +2,8 @@
 
 Random event sequences (adverts from several sources with random priorities,
 intervals, address lists and authentication; bad packets; time advancing;
-priority changes; faults; shutdown and restart) are fed
+priority changes; faults; shutdown and restart; reloads that reconfigure an
+instance in place: priority, Advertisement_Interval, VIPs, preemption) are fed
 
   (1) to the Python state machines alone: every packet parsed by the
       reference codec and handed to `VrrpMachine.handle`, every timer kept
@@ -26,6 +27,7 @@ handled within one wheel tick (1 ms) of its deadline is handled at its
 deadline, else at the tick's time.
 """
 
+import dataclasses
 import ipaddress
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
@@ -37,9 +39,9 @@ from fastvrrp.daemon.fastpath_bridge import FastPathBridge
 from fastvrrp.reference import packet as refcodec
 from fastvrrp.reference.fastpath import SlowPath
 from fastvrrp.vrrp import (AddVips, AdvertReceived, AdvertRejected, ArmTimer, CancelTimer, Count,
-                           FaultCleared, FaultSet, InstanceParams, PriorityChanged, RemoveVips,
-                           SendAdvert, Shutdown, Startup, State, StateChanged, TimerFired,
-                           VrrpMachine)
+                           FaultCleared, FaultSet, InstanceParams, PriorityChanged, Reconfigure,
+                           RemoveVips, SendAdvert, Shutdown, Startup, State, StateChanged,
+                           TimerFired, UpdateVips, VrrpMachine)
 from fastvrrp.vrrp.kinds import Counter
 
 MS = 1_000_000
@@ -125,6 +127,8 @@ SIMPLE = st.one_of(
     st.tuples(st.just("priority"), st.integers(0, 1), st.sampled_from([-60, -2, -1, 0, 1, 2, 60])),
     st.tuples(st.just("fault"), st.integers(0, 1), st.booleans()),
     st.tuples(st.just("restart"), st.integers(0, 1)),
+    st.tuples(st.just("reconfigure"), st.integers(0, 1),
+              st.sampled_from(["priority", "interval", "vips", "preempt"]), st.integers(0, 4)),
 )
 # Something happening in the middle of a steady state: the cases a wrong settle gets wrong.
 EPISODE = st.tuples(st.just("episode"), st.integers(0, 1), STEADY_GAP, GOOD_ADVERT, st.integers(1, 6),
@@ -204,12 +208,15 @@ class Oracle:
                 self.counts[i]["advert_sent"] += 1
             elif kind is StateChanged:
                 self.events.append((now, i, "state", int(a.new)))
-            elif kind in (AddVips, RemoveVips):
+            elif kind in (AddVips, RemoveVips, UpdateVips):
                 self.events.append((now, i, kind.__name__))
 
     def event(self, i, now, event):
         self.now = max(self.now, now)
         self.handle(i, self.now, event)
+
+    def reconfigure(self, i, now, event):
+        self.event(i, now, event)
 
     def packet(self, i, pkt, src, dst, now):
         """What keepalived's receive path does before the machine (RFC 5798 §7.1)."""
@@ -266,11 +273,19 @@ class Bridged:
         for a in actions:
             if type(a) is StateChanged:
                 self.events.append((now, i, "state", int(a.new)))
-            elif type(a) in (AddVips, RemoveVips):
+            elif type(a) in (AddVips, RemoveVips, UpdateVips):
                 self.events.append((now, i, type(a).__name__))
 
     def event(self, i, now, event):
         self.bridge.deliver(i, event, max(now, self.fp.now_ns))
+
+    def reconfigure(self, i, now, event):
+        inst = self.insts[i]
+        sid = self.socks[inst["family"]]
+        self.bridge.reconfigure(i, event, rx_socket=sid, tx_socket=sid, src=inst["net"]["ours"],
+                                auth_type=inst["auth"],
+                                auth_pass=b"1111" if inst["auth"] else b"",
+                                now_ns=max(now, self.fp.now_ns))
 
     def packet(self, i, pkt, src, dst, now):
         if self.insts[i]["family"] == 4:
@@ -322,11 +337,27 @@ def expand(steps):
             yield step
 
 
+def reconfigured(params, what, k):
+    """`params` after a reload that changes `what` (k picks the new value)."""
+    if what == "priority":
+        return dataclasses.replace(params, priority=(50, 100, 101, 200, 255)[k])
+    if what == "interval":
+        choices = (100, 200) if params.version == 2 else (1, 5, 100)
+        return dataclasses.replace(params, advert_int_cs=choices[k % len(choices)])
+    if what == "vips":                  # one VIP swapped for another, or one more
+        net = V4 if params.vips[0].version == 4 else V6
+        pool = [_ip(a) for a in net["vips"]] + [_ip(net["other"])]
+        vips = (pool[k % 3],) if k < 3 else tuple(pool[:2])
+        return dataclasses.replace(params, vips=vips)
+    return dataclasses.replace(params, nopreempt=not params.nopreempt)
+
+
 def run(driver, insts, steps):
     """Feed `steps` to `driver`; returns the adverts it sent (Bridged) or None."""
     now = T0
     last = [None, None]
     sent = []
+    params = [inst["params"] for inst in insts]
     for i in range(len(insts)):
         driver.event(i, now, Startup())
     for step in expand(steps):
@@ -364,6 +395,11 @@ def run(driver, insts, steps):
         elif what == "restart":
             driver.event(i, now, Shutdown())
             driver.event(i, now, Startup())
+        elif what == "reconfigure":
+            new = reconfigured(params[i], step[2], step[3])
+            added = bool(set(new.vips) - set(params[i].vips))
+            params[i] = new
+            driver.reconfigure(i, now, Reconfigure(new, addresses_added=added))
         if isinstance(driver, Bridged):
             sent.extend(driver.adverts())
     run_until(driver, now, now + 3 * S)
@@ -425,6 +461,13 @@ SCENARIOS = [
     ([_inst(1, initial_state=State.MASTER, advert_int_cs=5)],
      [("advance", 400 * MS), ("episode", 0, 1.0, _adv(priority=200), 3, ("fault", 0, True), 3),
       ("fault", 0, False), ("advance", 400 * MS)]),
+    # reloads in place: a master that keeps advertising while its interval, priority
+    # and VIPs change; a backup that learns a master, then is reloaded above it
+    ([_inst(1, initial_state=State.MASTER, advert_int_cs=5)],
+     [("advance", 300 * MS), ("reconfigure", 0, "interval", 0), ("advance", 50 * MS),
+      ("reconfigure", 0, "priority", 1), ("reconfigure", 0, "vips", 1), ("advance", 300 * MS)]),
+    ([_inst(1)], [("episode", 0, 1.0, _adv(priority=150), 3, ("reconfigure", 0, "priority", 3),
+                   3), ("advance", 5 * S)]),
 ]
 
 
@@ -441,6 +484,8 @@ SCENARIOS = [
 @example(SCENARIOS[7])
 @example(SCENARIOS[8])
 @example(SCENARIOS[9])
+@example(SCENARIOS[10])
+@example(SCENARIOS[11])
 def test_fast_path_gives_the_machine_alone_trace(case):
     insts, steps = case
     oracle = Oracle(insts)
