@@ -2,7 +2,8 @@
 
 Read-only: the interfaces the config names must exist (unless
 `dynamic_interfaces`), an instance's interface must not be a loopback and
-must support multicast unless it uses unicast; every script must exist and,
+must support multicast unless it uses unicast; `no_accept` (or strict mode)
+needs nftables on this kernel (check_firewall); every script must exist and,
 run as root, sit on a path only root can write (keepalived's
 check_script_secure, reference §3.16/§2.2 `enable_script_security`).
 Scripts being run without `enable_script_security` is keepalived's
@@ -103,7 +104,7 @@ class HostReport:
 
 def check_host(config: Config, diags: Diagnostics, *, links: dict | None = None,
                users: Users | None = None, path_env: str | None = None,
-               netns_dir: str = "/run/netns") -> HostReport:
+               netns_dir: str = "/run/netns", firewall_probe=None) -> HostReport:
     report = HostReport()
     ns = config.net_namespace
     if ns and links is None and not os.path.exists(os.path.join(netns_dir, ns)):
@@ -116,6 +117,8 @@ def check_host(config: Config, diags: Diagnostics, *, links: dict | None = None,
     if links is None:
         links = read_links(ns or None)
     check_interfaces(config, links, diags, report)
+    check_ipvlan(config, diags)
+    check_firewall(config, diags, ns or None, firewall_probe)
     check_scripts(config, diags, report, users or Users(),
                   os.environ.get("PATH", "/usr/bin:/bin") if path_env is None else path_env)
     return report
@@ -144,9 +147,71 @@ def check_interfaces(config: Config, links: dict, diags: Diagnostics, report: Ho
                         "give unicast peers - the instance will not run"
                         % (inst.name, link.name), "no-multicast")
         if inst.unicast and inst.strict_mode and link.multicast:
-            diags.error(inst.where("unicast_peer"), "(%s) unicast peers are not supported in "
-                        "strict mode on a multicast interface (%s)" % (inst.name, link.name),
-                        "strict-unicast")
+            # keepalived's vrrp_complete_instance means to refuse this, but 2.2.7 never
+            # does (neither -t nor at run time: verified on this machine); a warning
+            # keeps `fastvrrp check` and `keepalived -t` exiting alike.
+            diags.warning(inst.where("unicast_peer"), "(%s) unicast peers in strict mode on a "
+                          "multicast interface (%s) do not follow RFC 5798 strict mode; "
+                          "keepalived 2.2.7 accepts them and so does fastvrrp"
+                          % (inst.name, link.name), "strict-unicast")
+
+
+# ---------------------------------------------------------------- ipvlan
+
+UNSUPPORTED_IPVLAN = "unsupported-ipvlan"
+
+
+def kernel_has_ipvlan(sys_module: str = "/sys/module/ipvlan",
+                      modules_dir: str | None = None) -> bool:
+    """Read-only: the ipvlan driver is loaded or built in, or can be loaded."""
+    if os.path.isdir(sys_module):
+        return True
+    modules_dir = modules_dir or os.path.join("/lib/modules", os.uname().release)
+    for dirpath, _dirs, files in os.walk(os.path.join(modules_dir, "kernel", "drivers", "net")):
+        if any(f.startswith("ipvlan.ko") for f in files):
+            return True
+    return False
+
+
+def check_ipvlan(config: Config, diags: Diagnostics, has_ipvlan=None) -> None:
+    """`use_ipvlan` (keepalived vrrp_vmac.c ipvlan VMACs) is refused: not implemented,
+    and said so together with what this kernel has."""
+    users = [i for i in config.instances if i.use_ipvlan is not None]
+    if not users:
+        return
+    kernel = (has_ipvlan or kernel_has_ipvlan)()
+    why = ("this kernel has ipvlan, but fastvrrp does not implement ipvlan interfaces"
+           if kernel else "this kernel has no ipvlan link type, and fastvrrp does not "
+           "implement ipvlan interfaces")
+    for inst in users:
+        diags.error(inst.where("use_ipvlan"), "(%s) use_ipvlan cannot be used: %s - use "
+                    "use_vmac; the instance will not start" % (inst.name, why),
+                    UNSUPPORTED_IPVLAN)
+
+
+# ---------------------------------------------------------------- accept mode
+
+NO_FIREWALL = "no-firewall"
+
+
+def check_firewall(config: Config, diags: Diagnostics, netns: str | None = None,
+                   probe=None) -> None:
+    """RFC 5798 §6.4.3 Accept_Mode False (no_accept, or strict mode for a non-owner)
+    needs nftables (fastvrrp.host.firewall): refused when this kernel cannot do it.
+    `probe(netns)` -> None or why not (default: fastvrrp.host.firewall.probe)."""
+    users = [i for i in config.instances if not i.accept and i.priority != 255]
+    if not users:
+        return
+    if probe is None:
+        from fastvrrp.host.firewall import probe
+    reason = probe(netns)
+    if reason is None:
+        return
+    for inst in users:
+        diags.error(inst.where("no_accept"), "(%s) no_accept (accept mode off%s) needs nftables "
+                    "to drop traffic to the VIPs, and it cannot be used here: %s"
+                    % (inst.name, ", strict mode" if inst.strict_mode else "", reason),
+                    NO_FIREWALL)
 
 
 # ---------------------------------------------------------------- scripts

@@ -389,34 +389,44 @@ def use_vmac(args, frame):
     """`use_vmac [IFNAME] [MAC]` -> (ifname or None, mac octets or None).
 
     A MAC of 5 octets (or ending in ':') takes the VRID as its last octet.
+    As keepalived's vrrp_vmac_handler, a bad word is reported and ignored;
+    the VMAC itself stays (strict mode, RFC 5798 §7.3 MACs, verified against
+    keepalived -t 2.2.7).
     """
     name = mac = None
     for w in args[:2]:
         text = w.text
-        if ":" in text:
-            if mac is not None:
-                raise BadValue("VMAC MAC address given twice")
-            octets = text[:-1].split(":") if text.endswith(":") else text.split(":")
-            if len(octets) not in (5, 6) or not all(
-                    1 <= len(o) <= 2 and all(c in "0123456789abcdefABCDEF" for c in o)
-                    for o in octets):
-                raise BadValue("invalid VMAC MAC address '%s'" % text)
-            vals = tuple(int(o, 16) for o in octets)
-            if vals[0] & 1:
-                raise BadValue("VMAC MAC address %s is multicast" % text)
-            if vals[:4] == (0, 0, 0x5E, 0) and vals[4] in (1, 2):
-                raise BadValue("VMAC MAC address %s is an RFC 5798 virtual router MAC" % text)
-            mac = vals
-        else:
-            if name is not None:
-                raise BadValue("VMAC interface name given twice")
-            if len(text) >= 16 or text in (".", "..") or "/" in text:
-                raise BadValue("VMAC interface name '%s' too long or has invalid characters"
-                               % text)
-            name = text
+        try:
+            if ":" in text:
+                if mac is not None:
+                    raise BadValue("VMAC MAC address given twice")
+                mac = _vmac_mac(text)
+            else:
+                if name is not None:
+                    raise BadValue("VMAC interface name given twice")
+                if len(text) >= 16 or text in (".", "..") or "/" in text:
+                    raise BadValue("VMAC interface name '%s' too long or has invalid characters"
+                                   % text)
+                name = text
+        except BadValue as e:
+            frame.diags.error(w.pos, "%suse_vmac: %s - ignoring" % (frame.who, e), "bad-value")
     if len(args) > 2:
         E._extra(args[2:], frame)
     return (name, mac)
+
+
+def _vmac_mac(text):
+    octets = text[:-1].split(":") if text.endswith(":") else text.split(":")
+    if len(octets) not in (5, 6) or not all(
+            1 <= len(o) <= 2 and all(c in "0123456789abcdefABCDEF" for c in o)
+            for o in octets):
+        raise BadValue("invalid VMAC MAC address '%s'" % text)
+    vals = tuple(int(o, 16) for o in octets)
+    if vals[0] & 1:
+        raise BadValue("VMAC MAC address %s is multicast" % text)
+    if vals[:4] == (0, 0, 0x5E, 0) and vals[4] in (1, 2):
+        raise BadValue("VMAC MAC address %s is an RFC 5798 virtual router MAC" % text)
+    return vals
 
 
 def garp_interval_group(args, frame):
@@ -517,9 +527,9 @@ def global_flag_bool(name):
 
 def iptables(args, frame):
     # The reference build (keepalived 2.2.7, Debian) has nftables only.
-    frame.diags.error(frame.node.pos, "vrrp_iptables: iptables is not supported, nftables "
-                      "table 'keepalived' is used instead; replace vrrp_iptables/vrrp_ipsets "
-                      "with nftables", "iptables")
+    frame.diags.error(frame.node.pos, "vrrp_iptables: iptables is not supported; no_accept "
+                      "uses nftables (fastvrrp's own table 'fastvrrp'); remove "
+                      "vrrp_iptables/vrrp_ipsets", "iptables")
     frame.raw.setdefault("nftables", "keepalived")
     return tuple(w.text for w in args)
 
@@ -841,6 +851,67 @@ TOP = Block("top level").add(
 BLOCKS = {b.name: b for b in (TOP, GLOBAL_DEFS, AUTHENTICATION, VRRP_INSTANCE, VRRP_SCRIPT,
                               TRACK_FILE, VRRP_TRACK_PROCESS, VRRP_SYNC_GROUP, TRACK_GROUP,
                               GARP_GROUP)}
+
+
+# ---------------------------------------------------------------- no effect
+
+def no_effect(key: Key, reason: str) -> Key:
+    """`key`, warning "'KW' has no effect in fastvrrp: REASON" each time it is used
+    (issue 5: every accepted keyword has an effect or a warning; the list is
+    effects.NO_EFFECT).  Flags and booleans become value keys with the same
+    words; list keys warn once per block at their first entry; named and
+    block keys are left alone (their inner keywords warn)."""
+    if key.kind in ("named", "block", "ignore"):
+        return key
+    if key.kind == "list":
+        inner_entry = key.entry
+
+        def entry(node, frame):
+            seen = frame.seen.setdefault("_no_effect", set())
+            if key.name not in seen:
+                seen.add(key.name)
+                _warn_no_effect(frame, frame.node.pos, key.name, reason)
+            return inner_entry(node, frame)
+        return _replace(key, entry=entry)
+    if key.kind == "flag":
+        inner, kind_args = (lambda args, frame: True), key.args
+    elif key.kind == "bool":
+        inner, kind_args = optional_bool, (0, 1)
+    else:
+        inner, kind_args = key.conv, key.args
+
+    def conv(args, frame):
+        _warn_no_effect(frame, frame.node.pos, key.name, reason)
+        return inner(args, frame)
+    return _replace(key, kind="value", conv=conv, args=kind_args)
+
+
+def _warn_no_effect(frame, pos, name, reason):
+    frame.diags.warning(pos, "%s'%s' has no effect in fastvrrp: %s" % (frame.who, name, reason),
+                        "no-effect")
+
+
+def _replace(key: Key, **changes) -> Key:
+    from dataclasses import fields, replace as dc_replace
+    names = {f.name for f in fields(Key)}
+    return dc_replace(key, **{k: v for k, v in changes.items() if k in names})
+
+
+def _apply_no_effect() -> None:
+    from .effects import NO_EFFECT
+    for (block_name, kw), entry in NO_EFFECT.items():
+        if entry.code != "no-effect":
+            continue
+        block = BLOCKS[block_name]
+        key = block.keys.get(kw)
+        if key is None:
+            raise KeyError("effects.NO_EFFECT names %s '%s', which the schema does not have"
+                           % (block_name, kw))
+        block.fast.pop(kw, None)
+        block.add(no_effect(key, entry.reason))
+
+
+_apply_no_effect()
 
 
 def where_known(keyword: str) -> list[str]:
