@@ -9,7 +9,9 @@ the target address set to the IPv6 address of the virtual router, and the
 target link-layer address set to the virtual router MAC address".
 
 `Announcer.send_round(ifindex, mac, vips)` sends one GARP per IPv4 VIP and
-one NA per IPv6 VIP out of interface `ifindex`.  When and how often (the
+one NA per IPv6 VIP out of interface `ifindex`; `send_rounds([(ifindex,
+mac, vips), ...])` sends many rounds looking each interface up once
+(garpbatch.py gathers the rounds of a burst of transitions into one call).  When and how often (the
 `garp_master_delay`, `garp_master_repeat`, `garp_master_refresh` schedule) is
 the state machine's business.  The frames are keepalived's (reference notes
 §3.13), built by the compiled codec: GARP = ARP REQUEST to ff:ff:ff:ff:ff:ff,
@@ -99,9 +101,12 @@ class Announcer:
         self.codec = codec if codec is not None else _default_codec()
         self.stats = Counter()      # garp_sent, na_sent, would_block, send_errors, noarp_skipped
         self._sockets = {}          # ifindex -> socket
+        self._batch = None          # GarpBatch of announce()
 
     def close(self, ifindex=None):
         """Close the socket of `ifindex` (or every socket)."""
+        if ifindex is None and self._batch is not None:
+            self._batch.close()
         indexes = list(self._sockets) if ifindex is None else [ifindex]
         for index in indexes:
             sock = self._sockets.pop(index, None)
@@ -135,12 +140,61 @@ class Announcer:
         `mac` is the sender MAC (the interface's, or the VMAC); `router`
         forces the NA Router flag (default: IPv6 forwarding of the interface).
         """
-        if not isinstance(ifindex, int) or isinstance(ifindex, bool) or ifindex <= 0:
-            raise ValueError("ifindex must be a positive int, got %r" % (ifindex,))
+        _check_ifindex(ifindex)
         mac = _mac_bytes(mac)
         addrs = [_vip_address(v) for v in vips]
         if not addrs:
             return RoundResult()
+        port = self._port(ifindex)
+        if isinstance(port, RoundResult):
+            return port
+        return self._send(port, mac, addrs, router)
+
+    def send_rounds(self, rounds):
+        """Several rounds at once: `rounds` is [(ifindex, mac, vips)], sent in that
+        order; the interface of each ifindex is looked up once for all of them
+        (garpbatch.py sends a burst of transitions this way) -> [RoundResult].
+        Arguments are checked first: a bad one raises ValueError, nothing sent."""
+        checked = [self.checked(ifindex, mac, vips) for ifindex, mac, vips in rounds]
+        ports, out = {}, []
+        for ifindex, mac, addrs in checked:
+            if not addrs:
+                out.append(RoundResult())
+                continue
+            port = ports.get(ifindex)
+            if port is None:
+                port = ports[ifindex] = self._port(ifindex)
+            if isinstance(port, RoundResult):
+                out.append(port)
+                continue
+            result = self._send(port, mac, addrs, None)
+            if ifindex not in self._sockets:
+                del ports[ifindex]      # closed (the interface went away): look it up again
+            out.append(result)
+        return out
+
+    @property
+    def busy(self):
+        """announce() rounds queued, not sent yet (garpbatch.py)."""
+        return self._batch is not None and self._batch.pending > 0
+
+    @staticmethod
+    def checked(ifindex, mac, vips):
+        """(ifindex, MAC bytes, [ipaddress]) of one round's arguments; ValueError if bad."""
+        _check_ifindex(ifindex)
+        return ifindex, _mac_bytes(mac), [_vip_address(v) for v in vips]
+
+    def announce(self, groups, repeat, *, live=None):
+        """`repeat` rounds on each ((ifindex, mac), vips) of `groups`, sent with every
+        other announce() of this loop iteration, first rounds first (garpbatch.py)
+        -> Future of the rounds sent.  Bad arguments raise ValueError here."""
+        if self._batch is None:
+            from .garpbatch import GarpBatch
+            self._batch = GarpBatch(self)
+        return self._batch.announce(groups, repeat, live=live)
+
+    def _port(self, ifindex):
+        """(socket, ifname, flags) of `ifindex`, or the RoundResult of failing to open it."""
         try:
             ifname = socket.if_indextoname(ifindex)
             sock = self._socket(ifindex, ifname)
@@ -151,6 +205,10 @@ class Announcer:
             log.warning("cannot announce VIPs on ifindex %d: %s", ifindex,
                         exc.strerror or exc)
             return RoundResult(errors=1)
+        return sock, ifname, flags, ifindex
+
+    def _send(self, port, mac, addrs, router):
+        sock, ifname, flags, ifindex = port
         if flags & IFF_NOARP:
             self.stats["noarp_skipped"] += len(addrs)
             return RoundResult(skipped=len(addrs))
@@ -183,3 +241,8 @@ class Announcer:
             sent += 1
             self.stats[kind + "_sent"] += 1
         return RoundResult(sent=sent, would_block=blocked, errors=errors)
+
+
+def _check_ifindex(ifindex):
+    if not isinstance(ifindex, int) or isinstance(ifindex, bool) or ifindex <= 0:
+        raise ValueError("ifindex must be a positive int, got %r" % (ifindex,))

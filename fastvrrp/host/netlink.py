@@ -14,9 +14,12 @@ Queries return None / [] for what does not exist and raise NetlinkQueryError
 (one type, with a message naming the request) only when the kernel or the
 socket fails.
 
-Everything goes through one netlink socket opened on first use in the
-calling thread's network namespace (or `netns`, a named namespace).  A socket
-that failed is closed and a new one opened on the next call.  `Outcome` and
+Queries go through one pyroute2 socket, address changes through a
+NetlinkBatch (nlbatch.py) of their own: the changes made in one loop
+iteration leave together in one sendmsg, encoded by addrbatch.py (issue 6).
+Both sockets are opened on first use in the calling thread's network
+namespace (or `netns`, a named namespace); a socket that failed is closed
+and a new one opened on the next call.  `Outcome` and
 the statuses are outcome.py's, the request plumbing nlrequest.py's; both
 are importable from here too.
 """
@@ -24,37 +27,21 @@ are importable from here too.
 import asyncio
 import errno
 import ipaddress
+import os
 import socket
 
 from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import RTM_DELADDR, RTM_NEWADDR
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 
-from .addrspec import CacheInfo
-from .nlrequest import change_failed, collect, netlink_change, netlink_query, query_error
+from .addrbatch import encode_ifa
+from .nlbatch import NetlinkBatch
+from .nlrequest import change_failed, collect, netlink_query, query_error
 from .nlsocket import IPRoute, error_code
 from .objects import AddrInfo, LinkInfo
 from .outcome import ABSENT, DONE, EXISTS, FAILED, NetlinkQueryError, Outcome
 
 DEFAULT_TIMEOUT = 5.0   # seconds for one request and its answer
-
-
-def _encode(req):
-    msg = ifaddrmsg()
-    msg["family"] = req.family
-    msg["prefixlen"] = req.prefixlen
-    msg["flags"] = req.flags
-    msg["scope"] = req.scope
-    msg["index"] = req.index
-    attrs = []
-    for name, value in req.attrs:
-        if isinstance(value, CacheInfo):
-            value = {"ifa_preferred": value.preferred, "ifa_valid": value.valid,
-                     "cstamp": 0, "tstamp": 0}
-        attrs.append([name, value])
-    msg["attrs"] = attrs
-    return msg
 
 
 class Netlink:
@@ -66,6 +53,7 @@ class Netlink:
         self.netns = netns
         self.timeout = float(timeout)
         self._ipr = None
+        self._nlbatch = None            # NetlinkBatch of the address changes
 
     async def __aenter__(self):
         return self
@@ -75,6 +63,9 @@ class Netlink:
         return False
 
     def close(self):
+        batch, self._nlbatch = self._nlbatch, None
+        if batch is not None:
+            batch.close()
         ipr, self._ipr = self._ipr, None
         if ipr is not None:
             try:
@@ -183,13 +174,34 @@ class Netlink:
                                   {errno.EADDRNOTAVAIL: ABSENT, errno.ENODEV: ABSENT})
 
     async def _change(self, op, req, msg_type, msg_flags, benign):
-        what = "%s address %s" % (op, req.describe() if hasattr(req, "describe") else req)
-        try:
-            msg = _encode(req)
-        except Exception as exc:  # a malformed request: report, never raise
-            return change_failed(op, req, errno.EINVAL, "bad request: %s" % exc, what)
-        return await netlink_change(self, op, req, msg, msg_type, msg_flags, benign, what=what)
+        """One address change through the batch (nlbatch.py): every change made in
+        the same loop iteration leaves in one sendmsg -> Outcome; never raises."""
+        def what():     # only built for a log line or an error
+            return "%s address %s" % (op, req.describe() if hasattr(req, "describe") else req)
 
+        try:
+            payload = encode_ifa(req)
+        except Exception as exc:  # a malformed request: report, never raise
+            return change_failed(op, req, errno.EINVAL, "bad request: %s" % exc, what())
+        try:
+            code = await self._batch().request(msg_type, msg_flags, payload, what=what)
+        except NetlinkQueryError as exc:
+            return change_failed(op, req, exc.errno, str(exc), what())
+        if not code:
+            return Outcome(op, req, DONE)
+        if code in benign:
+            return Outcome(op, req, benign[code], code, os.strerror(code))
+        return change_failed(op, req, code, os.strerror(code), what())
+
+    @property
+    def busy(self):
+        """Address changes queued or waiting for their ack (nlbatch.py)."""
+        return self._nlbatch is not None and self._nlbatch.pending > 0
+
+    def _batch(self):
+        if self._nlbatch is None:
+            self._nlbatch = NetlinkBatch(netns=self.netns, timeout=self.timeout)
+        return self._nlbatch
 
 __all__ = ["ABSENT", "DEFAULT_TIMEOUT", "DONE", "EXISTS", "FAILED", "Netlink", "NetlinkQueryError",
            "Outcome"]

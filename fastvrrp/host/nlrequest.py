@@ -7,8 +7,9 @@
 A change runs under the Netlink's timeout and socket (`Netlink.run`): a
 kernel error listed in `benign` is that status (EXISTS on add, ABSENT on
 delete), every other error is a FAILED Outcome, logged, and so is a dead
-socket or a timeout.  addresses (netlink.py), routes, rules and VMACs all
-send their changes through here.
+socket or a timeout.  Routes, rules and VMACs send their changes through
+here; address changes, which come in bursts of thousands (issue 6), go
+through netlink.py's NetlinkBatch (nlbatch.py) instead.
 
 The rest is what their sets share: `Unresolved` / `failed_outcome` for a
 request that could not even be built (an interface that does not exist),

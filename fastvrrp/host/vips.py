@@ -25,8 +25,16 @@ run finds them with cleanup_by_proto() even if the configuration changed.
 
 Nothing here raises into the daemon: every add/delete gives an Outcome, and
 interface-lookup or dump failures become FAILED Outcomes too.
+
+Scale (issue 6): the daemon hands a VipSet `ifindex_of`, its interface table
+(kept current by link notifications), so an add or remove never asks the
+kernel for an ifindex; without it names are resolved over netlink.  The
+requests of one add_all() / remove_all() / cleanup are issued together, so
+they join the other instances' in the Netlink's batch (nlbatch.py): one
+sendmsg carries them all, in configuration order.
 """
 
+import asyncio
 import errno
 import ipaddress
 import logging
@@ -41,13 +49,23 @@ log = logging.getLogger("fastvrrp.host")
 
 def address_key(ifindex, address, prefixlen):
     """The identity of an address on the host: (ifindex, ip_address, prefixlen)."""
-    return (ifindex, ipaddress.ip_address(address), prefixlen)
+    if not isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        address = ipaddress.ip_address(address)     # (an address object is not re-parsed)
+    return (ifindex, address, prefixlen)
 
 
 def _failed(op, spec, code, message, prefix):
     log.warning("%scannot %s VIP %s: %s", prefix, "add" if op == "add" else "remove",
                 spec, message)
     return Outcome(op, Unresolved(spec), FAILED, code, message)
+
+
+async def gather_outcomes(calls):
+    """Await the Outcome coroutines `calls` together (their requests join one
+    netlink batch, in order) -> [Outcome] in the same order."""
+    if len(calls) == 1:
+        return [await calls[0]]
+    return list(await asyncio.gather(*calls)) if calls else []
 
 
 async def resolve_ifindexes(netlink, specs):
@@ -58,10 +76,14 @@ async def resolve_ifindexes(netlink, specs):
 class VipSet:
     """The VIPs (or eVIPs) of one instance; see the module docstring."""
 
-    def __init__(self, netlink, specs, *, name="", proto=IFAPROT_FASTVRRP):
+    def __init__(self, netlink, specs, *, name="", proto=IFAPROT_FASTVRRP, ifindex_of=None):
         specs = check_items(specs, VipSpec, "VipSet takes VipSpec objects, got %r")
         if proto is not None and (not isinstance(proto, int) or not 1 <= proto <= 255):
             raise ValueError("proto must be 1..255 or None, got %r" % (proto,))
+        if ifindex_of is not None and not callable(ifindex_of):
+            raise TypeError("ifindex_of must be callable (ifname -> ifindex or None), got %r"
+                            % (ifindex_of,))
+        self.ifindex_of = ifindex_of
         self.netlink = netlink
         self.specs = specs
         self.name = name
@@ -87,10 +109,13 @@ class VipSet:
 
     async def _resolve(self, op, specs):
         """[(spec, ifindex or None)] plus FAILED outcomes for the unresolvable."""
-        try:
-            names = await resolve_ifindexes(self.netlink, specs)
-        except NetlinkQueryError as exc:
-            return [], [_failed(op, s, exc.errno, str(exc), self._prefix) for s in specs]
+        if self.ifindex_of is not None:
+            names = {s.ifname: self.ifindex_of(s.ifname) for s in specs if s.ifindex is None}
+        else:
+            try:
+                names = await resolve_ifindexes(self.netlink, specs)
+            except NetlinkQueryError as exc:
+                return [], [_failed(op, s, exc.errno, str(exc), self._prefix) for s in specs]
         pairs, failures = [], []
         for spec in specs:
             index = spec.ifindex if spec.ifindex is not None else names[spec.ifname]
@@ -106,40 +131,46 @@ class VipSet:
     async def add_all(self):
         """Add every VIP we do not hold yet, in configuration order -> [Outcome]."""
         pairs, outcomes = await self._resolve("add", self.specs)
+        keys, reqs, asked = [], [], set()
         for spec, index in pairs:
             key = address_key(index, spec.address, spec.prefixlen)
-            if key in self._ours:
+            if key in self._ours or key in asked:
                 continue
+            asked.add(key)
             try:
                 req = spec.to_netlink(index, self.proto)
             except ValueError as exc:
                 outcomes.append(_failed("add", spec, errno.EINVAL, str(exc), self._prefix))
                 continue
-            outcome = await self.netlink.add_address(req)
+            keys.append(key)
+            reqs.append(req)
+        added = await gather_outcomes([self.netlink.add_address(r) for r in reqs])
+        for key, req, outcome in zip(keys, reqs, added):
             if outcome.status == DONE:
                 self._ours[key] = req
-            outcomes.append(outcome)
-        return outcomes
+        return outcomes + added
 
     # -- RFC 5798 §6.4.3: leaving Master; clean stop --------------------------
     async def remove_all(self, force=False):
         """Remove the VIPs we added (with force: every configured VIP) -> [Outcome]."""
-        outcomes, handled = [], set()
-        for key, req in list(self._ours.items()):
-            outcome = await self.netlink.del_address(_as_delete(req))
+        held = list(self._ours.items())
+        outcomes = await gather_outcomes([self.netlink.del_address(_as_delete(req))
+                                          for _key, req in held])
+        for (key, _req), outcome in zip(held, outcomes):
             if outcome.ok:
                 del self._ours[key]
-            handled.add(key)
-            outcomes.append(outcome)
         if force:
+            handled = {key for key, _req in held}
             pairs, failures = await self._resolve("del", self.specs)
             outcomes.extend(failures)
+            deletes = []
             for spec, index in pairs:
                 key = address_key(index, spec.address, spec.prefixlen)
                 if key in handled:
                     continue
                 handled.add(key)
-                outcomes.append(await self.netlink.del_address(spec.to_netlink_delete(index)))
+                deletes.append(self.netlink.del_address(spec.to_netlink_delete(index)))
+            outcomes.extend(await gather_outcomes(deletes))
         return outcomes
 
 
@@ -166,7 +197,7 @@ async def cleanup_stale(netlink, specs, *, name=""):
                    for a in await netlink.addresses()}
     except NetlinkQueryError as exc:
         return [_failed("del", s, exc.errno, str(exc), prefix) for s in specs]
-    outcomes, seen = [], set()
+    deletes, seen = [], set()
     for spec in specs:
         index = spec.ifindex if spec.ifindex is not None else names[spec.ifname]
         if index is None:
@@ -177,8 +208,8 @@ async def cleanup_stale(netlink, specs, *, name=""):
             continue
         seen.add(key)
         log.info("%sremoving stale VIP %s found at start", prefix, spec)
-        outcomes.append(await netlink.del_address(info.delete_request()))
-    return outcomes
+        deletes.append(netlink.del_address(info.delete_request()))
+    return await gather_outcomes(deletes)
 
 
 async def cleanup_by_proto(netlink, proto=IFAPROT_FASTVRRP, *, keep=()):
@@ -197,11 +228,11 @@ async def cleanup_by_proto(netlink, proto=IFAPROT_FASTVRRP, *, keep=()):
         log.warning("cannot look for stale addresses (IFA_PROTO %d): %s", proto, exc)
         return [Outcome("del", Unresolved("addresses with IFA_PROTO %d" % proto), FAILED,
                         exc.errno, str(exc))]
-    outcomes = []
+    deletes = []
     for info in present:
         if info.proto != proto or address_key(info.index, info.address, info.prefixlen) in keep:
             continue
         log.info("removing stale address %s (ifindex %d) left by an earlier run",
                  info.cidr(), info.index)
-        outcomes.append(await netlink.del_address(info.delete_request()))
-    return outcomes
+        deletes.append(netlink.del_address(info.delete_request()))
+    return await gather_outcomes(deletes)

@@ -1,0 +1,112 @@
+"""GARP / unsolicited NA rounds of many instances in one burst, first rounds first.
+
+    batch = GarpBatch(announcer)
+    sent = await batch.announce([((ifindex, mac), [vip, ...]), ...], repeat=5,
+                                live=lambda: rt.vips_wanted)
+
+RFC 5798 §6.4.1 / §6.4.2 (Transition to Master) has a new master announce
+each VIP; keepalived sends `garp_master_repeat` rounds back to back at the
+transition.  When a thousand instances become MASTER in the same
+millisecond (a dead master, issue 6), sending each instance's rounds in turn
+puts the last VIP's first GARP behind 5 x 999 frames.  Every announce()
+made during one loop iteration is sent together on the next one: round 1
+of every instance, then round 2 of every instance, and so on, through
+Announcer.send_rounds (each interface looked up once per round).  No round
+is dropped or added: each instance still sends exactly `repeat` rounds at
+its transition, only interleaved with the other instances'.
+
+`live()` is asked before each of an instance's rounds: an instance that left
+MASTER meanwhile sends no more (as keepalived stops its GARP burst).  The
+future of announce() gives the number of rounds sent for that call; errors
+are counted by the Announcer and never raised.
+"""
+
+import asyncio
+import logging
+
+log = logging.getLogger("fastvrrp.host")
+
+
+class _Entry:
+    __slots__ = ("groups", "repeat", "live", "future", "rounds")
+
+    def __init__(self, groups, repeat, live, future):
+        self.groups, self.repeat, self.live, self.future = groups, repeat, live, future
+        self.rounds = 0
+
+
+class GarpBatch:
+    """See the module docstring."""
+
+    def __init__(self, announcer):
+        self.announcer = announcer
+        self._queue = []
+        self._handle = None
+        self.bursts = 0             # flushes that sent something
+        self.largest = 0            # most instances in one flush
+
+    @property
+    def pending(self):
+        """announce() calls queued, not sent yet."""
+        return len(self._queue)
+
+    def announce(self, groups, repeat, *, live=None):
+        """Queue `repeat` rounds of `groups` ([((ifindex, mac), [vip, ...])]) -> Future
+        of the rounds sent.  Bad arguments raise ValueError at once.  Must be called
+        from the running loop."""
+        if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
+            raise ValueError("repeat must be an int >= 0, got %r" % (repeat,))
+        if live is not None and not callable(live):
+            raise TypeError("live must be callable, got %r" % (live,))
+        check = self.announcer.checked
+        groups = [check(ifindex, mac, vips) for (ifindex, mac), vips in groups]
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if not groups or repeat == 0:
+            future.set_result(0)
+            return future
+        self._queue.append(_Entry(groups, repeat, live, future))
+        if self._handle is None:
+            self._handle = loop.call_soon(self._flush)
+        return future
+
+    def _flush(self):
+        self._handle = None
+        entries, self._queue = self._queue, []
+        if not entries:
+            return
+        self.bursts += 1
+        self.largest = max(self.largest, len(entries))
+        try:
+            for n in range(max(e.repeat for e in entries)):
+                rounds = []
+                for entry in entries:
+                    if n >= entry.repeat or (entry.live is not None and not entry.live()):
+                        continue
+                    entry.rounds += 1
+                    rounds.extend(entry.groups)
+                if not rounds:
+                    break
+                self.announcer.send_rounds(rounds)
+        except Exception as exc:    # bad arguments: every waiter learns it, nothing raises here
+            log.error("gratuitous ARP burst failed: %s", exc)
+            for entry in entries:
+                if not entry.future.done():
+                    entry.future.set_exception(exc)
+            return
+        for entry in entries:
+            if not entry.future.done():
+                entry.future.set_result(entry.rounds)
+
+    def close(self):
+        """Drop what is queued (its waiters get 0 rounds)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        entries, self._queue = self._queue, []
+        for entry in entries:
+            if not entry.future.done():
+                entry.future.set_result(0)
+
+
+__all__ = ["GarpBatch"]
