@@ -95,6 +95,7 @@ class InstancePlan:
     routes: tuple = ()                   # RouteSpec of virtual_routes, config order
     rules: tuple = ()                    # RuleSpec of virtual_rules, config order
     vmac: object = None                  # VmacSpec of use_vmac (None: no VMAC)
+    no_peer_fault: bool = False          # unicast_fault_no_peer without peers: stays in FAULT
 
     @property
     def unicast(self) -> bool:
@@ -110,7 +111,7 @@ class InstancePlan:
         return (self.params, self.vips, self.evips, self.auth_type, self.auth_pass,
                 self.configured_src, self.peers, self.group, self.checksum_form, self.ttl,
                 self.rx_key, self.tx_key, self.ifname, self.sync_group, self.routes,
-                self.rules, self.vmac)
+                self.rules, self.vmac, self.no_peer_fault)
 
     @property
     def vip_ifname(self) -> Optional[str]:
@@ -118,6 +119,16 @@ class InstancePlan:
         if self.vmac is not None:
             return self.vmac.name or self.vmac.default_name()
         return self.ifname
+
+
+# Issue 6 (memory): equal socket keys and tracker lists are one object for
+# every instance using them (thousands of instances share a few interfaces).
+_SHARED: dict = {}
+
+
+def _shared(value):
+    """The one object equal to `value` (frozen, hashable), shared process-wide."""
+    return _SHARED.setdefault(value, value)
 
 
 def _who(inst) -> str:
@@ -194,11 +205,7 @@ def _unsupported(inst) -> list[str]:
     if not inst.vips:
         raise ConvertError("%s: no virtual_ipaddress: fastvrrp needs at least one VIP to "
                            "advertise (RFC 5798 §5.2.5)" % who)
-    warnings = []
-    if not inst.accept and inst.priority != 255:
-        warnings.append("%s: no_accept (firewall rules for the VIPs) is not applied by this "
-                        "fastvrrp yet" % who)
-    return warnings
+    return []
 
 
 def plan_instance(inst, global_defs=None, *, log_detail: bool = False,
@@ -250,13 +257,15 @@ def plan_instance(inst, global_defs=None, *, log_detail: bool = False,
         tx_key = TxKey(family, ifname)
     trackers = tuple(instance_trackers(inst, skip_scripts=skip_scripts, skip_files=skip_files,
                                        skip_processes=skip_processes))
+    rx_key, tx_key, trackers = _shared(rx_key), _shared(tx_key), _shared(trackers)
     return InstancePlan(
         name=inst.name, identity=inst.identity, ifname=ifname, family=family, params=params,
         vips=vips, evips=evips, auth_type=auth_type, auth_pass=auth_pass,
         configured_src=configured_src, peers=peers, group=group,
         checksum_form=checksum_form_of(inst), ttl=ttl, rx_key=rx_key, tx_key=tx_key,
         trackers=trackers, warnings=tuple(warnings),
-        sync_group=inst.sync_group, routes=routes, rules=rules, vmac=vmac)
+        sync_group=inst.sync_group, routes=routes, rules=rules, vmac=vmac,
+        no_peer_fault=bool(inst.unicast_fault_no_peer and not peers))
 
 
 def _allocator():
@@ -316,7 +325,8 @@ def group_plans(config, plans, *, skip_scripts: Iterable[str] = (),
             chosen = [t for t in chosen if t.name not in skip[t.kind]]
             out[name] = _replace(by_name[name], sync_group=gname,
                                  trackers=tuple(merge_specs(implicit[name] + chosen)))
-    return [out[p.name] if out[p.name] is not p else _replace(p, sync_group=None)
+    return [out[p.name] if out[p.name] is not p
+            else p if p.sync_group is None else _replace(p, sync_group=None)
             for p in plans]
 
 

@@ -34,6 +34,7 @@ FASTVRRP_TEST_ENGINE=null (see process.py).
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any, Callable, Optional, Protocol, TextIO, runtime_checkable
 
@@ -57,6 +58,25 @@ class EngineProtocol(Protocol):
     def dump_data(self, fp: TextIO) -> None: ...
     def dump_stats(self, fp: TextIO, clear: bool) -> None: ...
     def dump_json(self, fp: TextIO) -> None: ...
+
+
+async def render_dump(engine, kind: str) -> str:
+    """Dump `kind` ("data", "stats", "stats_clear", "json") of `engine` as text:
+    through its `async render_dump(kind)` when it has one (the VRRP engine reads
+    its instances a chunk per turn of the loop), else its plain writers."""
+    render = getattr(engine, "render_dump", None)
+    if render is not None:
+        return await render(kind)
+    out = io.StringIO()
+    if kind == "data":
+        engine.dump_data(out)
+    elif kind in ("stats", "stats_clear"):
+        engine.dump_stats(out, kind == "stats_clear")
+    elif kind == "json":
+        engine.dump_json(out)
+    else:
+        raise ValueError("unknown dump kind %r" % (kind,))
+    return out.getvalue()
 
 
 class ProcessHandle(Protocol):

@@ -3,6 +3,8 @@
     write_data(fp, views, config)      SIGUSR1     keepalived.data (free text)
     write_stats(fp, views)             SIGUSR2     keepalived.stats
     write_json(fp, views)              SIGRTMIN+2  keepalived.json (json_version 1)
+    await render(kind, items, view_of, ...)   the same text, DUMP_CHUNK instances
+                                              per turn of the event loop
 
 A view (`InstanceView`) is a snapshot of one running instance: its plan, the
 machine (brought up to date by the fast-path bridge), its counters and
@@ -16,11 +18,13 @@ value.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import socket
 import time
 from dataclasses import dataclass
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 from fastvrrp.vrrp import State
 
@@ -90,6 +94,13 @@ def _advert_int(plan) -> str:
 
 def write_data(fp: TextIO, views, config, *, scripts=()) -> None:
     """keepalived.data: global definitions, VRRP topology, scripts (free text)."""
+    write_data_head(fp, config)
+    write_data_views(fp, views)
+    write_data_scripts(fp, scripts)
+
+
+def write_data_head(fp: TextIO, config) -> None:
+    """keepalived.data up to the first instance."""
     g = config.global_defs
     fp.write("------< Global definitions >------\n")
     fp.write(" Network namespace = %s\n" % (config.net_namespace or "(default)"))
@@ -101,6 +112,10 @@ def write_data(fp: TextIO, views, config, *, scripts=()) -> None:
     fp.write(" Gratuitous ARP repeat = %d\n" % g.vrrp_garp_master_repeat)
     fp.write(" VRRP default protocol version = %d\n" % g.vrrp_version)
     fp.write("------< VRRP Topology >------\n")
+
+
+def write_data_views(fp: TextIO, views) -> None:
+    """keepalived.data: the VRRP Topology block of each instance."""
     for view in views:
         plan, m = view.plan, view.machine
         p = plan.params
@@ -151,6 +166,10 @@ def write_data(fp: TextIO, views, config, *, scripts=()) -> None:
                 w("     %s %s state %s weight %d%s contribution %d%s\n" % (
                     row.kind, row.name, row.state, row.weight, " reverse" if row.reverse else "",
                     row.contribution, " FAULT" if row.fault else ""))
+
+
+def write_data_scripts(fp: TextIO, scripts) -> None:
+    """keepalived.data: the VRRP Scripts block."""
     scripts = list(scripts)
     if scripts:
         fp.write("------< VRRP Scripts >------\n")
@@ -257,4 +276,44 @@ def write_json(fp: TextIO, views) -> None:
     fp.write("\n")
 
 
-__all__ = ["InstanceView", "json_records", "write_data", "write_json", "write_stats"]
+DUMP_CHUNK = 64       # instances read between two turns of the event loop
+
+
+async def render(kind: str, items, view_of: Callable, *, config=None, scripts=(),
+                 fastpath_stats: Optional[dict] = None, chunk: int = DUMP_CHUNK) -> str:
+    """The text of dump `kind` ("data", "stats" or "json") over `items`, each
+    made a view by `view_of` `chunk` at a time, the event loop turning in
+    between: with thousands of instances at centisecond intervals, a dump read
+    in one go would hold the loop (and the fast path's adverts) longer than a
+    Master_Down_Interval.  Each view is a consistent snapshot of its instance;
+    instances read in different chunks may be a few milliseconds apart."""
+    if kind not in ("data", "stats", "json"):
+        raise ValueError("unknown dump kind %r" % (kind,))
+    out = io.StringIO()
+    if kind == "data":
+        write_data_head(out, config)
+    fragments = []
+    items = list(items)
+    for start in range(0, len(items), chunk):
+        if start:
+            await asyncio.sleep(0)
+        views = [view_of(item) for item in items[start:start + chunk]]
+        if kind == "data":
+            write_data_views(out, views)
+        elif kind == "stats":
+            write_stats(out, views)
+        else:
+            text = json.dumps(json_records(views), separators=(",", ":"))
+            if len(text) > 2:
+                fragments.append(text[1:-1])
+    if kind == "data":
+        write_data_scripts(out, scripts)
+    elif kind == "stats" and fastpath_stats is not None:
+        write_fastpath_stats(out, fastpath_stats)
+    elif kind == "json":
+        out.write("[%s]\n" % ",".join(fragments))
+    return out.getvalue()
+
+
+__all__ = ["DUMP_CHUNK", "InstanceView", "json_records", "render", "write_data", "write_json",
+           "write_stats"]

@@ -69,7 +69,7 @@ from .configload import (apply_namespace_option, config_exit_code, config_umask,
                          log_diagnostics)
 from .daemonize import StartupReport, daemonize
 from .dumpfiles import DUMP_FILES, dump_path, write_dump
-from .engine_api import EngineStartError, NullEngine
+from .engine_api import EngineStartError, NullEngine, render_dump
 from .exitcodes import (EXIT_CONFIG, EXIT_FATAL, EXIT_MISSING_PERMISSION, EXIT_NO_CONFIG,
                         EXIT_OK)
 from .netns import CLONE_NEWNET, NETNS_DIR, enter_netns
@@ -195,7 +195,7 @@ class Shell:
                 if what == "reload":
                     await self._reload()
                 else:
-                    self._dump(what)
+                    await self._dump(what)
             await self._stop()
             return self.exit_code
         finally:
@@ -279,17 +279,14 @@ class Shell:
         log.info("Reload complete")
         self.notifier.ready(status="running %d VRRP instance(s)" % len(config.instances))
 
-    def _dump(self, kind: str) -> None:
+    async def _dump(self, kind: str) -> None:
         what = {"data": "data", "stats": "stats", "stats_clear": "stats",
                 "json": "as json"}[kind]
         vlog.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
         path = dump_path(kind, self.config)
-        engine = self.engine
-        writers = {"data": engine.dump_data, "json": engine.dump_json,
-                   "stats": lambda fp: engine.dump_stats(fp, False),
-                   "stats_clear": lambda fp: engine.dump_stats(fp, True)}
         try:
-            write_dump(path, writers[kind])
+            text = await render_dump(self.engine, kind)
+            write_dump(path, lambda fp: fp.write(text))
         except OSError as exc:
             vlog.error("Can't open dump file %s (%d: %s)", path, exc.errno or 0, exc.strerror)
         except Exception:

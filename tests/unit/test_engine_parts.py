@@ -178,3 +178,45 @@ def test_stats_dump_carries_the_fast_path_counters():
     # the pattern `fastvrrp bench` reads (fastvrrp/bench/e2e_lab.py)
     assert re.search(r"python_escalations\D{0,8}(\d+)", text).group(1) == "7"
     assert "    ttl: 2\n" in text
+
+
+@pytest.mark.parametrize("kind", ["data", "stats", "json"])
+def test_chunked_dump_is_the_one_shot_text_and_lets_the_loop_turn(kind):
+    """engine_dumps.render gives the very text of the one-shot writers, and
+    callbacks queued meanwhile run between its chunks (the fast path keeps
+    sending while thousands of instances are read)."""
+    config, _ = loads(CONF % dict(name="VI_1", vrid=51, prio=100, vip="10.0.0.100/24"))
+    views = [_view({"advert_rcvd": n, "become_master": n % 3}) for n in range(10)]
+    stats = {"python_escalations": 3}
+    one_shot = io.StringIO()
+    if kind == "data":
+        engine_dumps.write_data(one_shot, views, config)
+    elif kind == "stats":
+        engine_dumps.write_stats(one_shot, views)
+        engine_dumps.write_fastpath_stats(one_shot, stats)
+    else:
+        engine_dumps.write_json(one_shot, views)
+    turns = []
+
+    async def main():
+        read = []
+
+        def view_of(view):
+            read.append(view)
+            return view
+
+        def ticker():                      # one per loop turn, like the fast path's tick
+            turns.append(len(read))
+            if len(read) < len(views):
+                loop.call_soon(ticker)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(ticker)
+        return await engine_dumps.render(kind, views, view_of, config=config,
+                                         fastpath_stats=stats, chunk=3)
+    assert asyncio.run(main()) == one_shot.getvalue()
+    assert {3, 6, 9} <= set(turns), turns          # the loop turned after each chunk
+
+
+def test_chunked_dump_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="unknown dump kind"):
+        asyncio.run(engine_dumps.render("everything", [], lambda v: v))

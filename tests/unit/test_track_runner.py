@@ -282,7 +282,10 @@ def test_parent_death_signal(mode):
         if mode == "on":
             # The child dies of SIGTERM once its parent is gone; it becomes an
             # orphan, so wait for it through a pidfd, not by sleeping.
-            fd = os.pidfd_open(child)
+            try:
+                fd = os.pidfd_open(child)
+            except ProcessLookupError:
+                return                  # already dead and reaped by init: what we want
             try:
                 import select
                 ready, _, _ = select.select([fd], [], [], 10)
