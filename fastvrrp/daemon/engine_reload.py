@@ -66,11 +66,10 @@ the instance stays in FAULT until a restart.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 
-from fastvrrp.host.netlink import FAILED, NetlinkQueryError
+from fastvrrp.host.netlink import FAILED
 from fastvrrp.host.rules import PreferenceAllocator
 from fastvrrp.track.security import log_messages
 from fastvrrp.vrrp import FaultCleared, FaultSet, PriorityChanged
@@ -372,42 +371,11 @@ async def swap_host_sets(engine, rt, vip_specs, routes, rules) -> None:
     ones).  Runs in the instance's HostQueue."""
     outcomes = await rt.rules.update(rules)
     outcomes += await rt.routes.update(routes)
-    outcomes += await _swap_vips(engine, rt.vipset, vip_specs)
+    outcomes += await rt.vipset.update(vip_specs)
     for outcome in outcomes:
         if outcome.status == FAILED:
             rt.vip_failures += 1
             log.warning("(%s) %s", rt.name, outcome)
-
-
-def _index_of(engine, spec):
-    if spec.ifindex is not None:
-        return spec.ifindex
-    link = engine._interfaces.get(spec.ifname)
-    return link.index if link is not None else None
-
-
-async def _swap_vips(engine, vipset, specs) -> list:
-    """Remove the held VIPs whose spec is gone (or changed), keep the others."""
-    wanted = set(specs)
-    outcomes = []
-    held = {(req.index, ipaddress.ip_address(req.local), req.prefixlen) for req in vipset.added}
-    for spec in vipset.specs:
-        if spec in wanted:
-            continue
-        index = _index_of(engine, spec)
-        key = (index, ipaddress.ip_address(spec.address), spec.prefixlen)
-        if index is None or key not in held:
-            continue
-        try:
-            outcome = await engine.netlink.del_address(spec.to_netlink_delete(index))
-        except NetlinkQueryError as exc:      # del_address reports, this is a safety net
-            log.warning("(%s) cannot remove VIP %s: %s", vipset.name, spec, exc)
-            continue
-        if outcome.ok:
-            vipset.forget(index, spec.address, spec.prefixlen)
-        outcomes.append(outcome)
-    vipset.specs = tuple(specs)
-    return outcomes
 
 
 # ------------------------------------------------------------------ lost VMACs

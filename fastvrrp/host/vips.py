@@ -174,6 +174,29 @@ class VipSet:
         return outcomes
 
 
+    # -- keepalived-vrrp.md §3.17: reload --------------------------------------
+    async def update(self, specs):
+        """Take new specs: held VIPs no longer configured (or changed) are removed,
+        the held ones that stay are not touched -> [Outcome].  The caller then
+        runs add_all() if the instance is Master, which adds only the new ones."""
+        specs = check_items(specs, VipSpec, "VipSet takes VipSpec objects, got %r")
+        wanted = set(specs)
+        gone = [spec for spec in self.specs if spec not in wanted]
+        pairs, _unresolved = await self._resolve("del", gone)   # no interface: nothing held
+        keys, deletes = [], []
+        for spec, index in pairs:
+            key = address_key(index, spec.address, spec.prefixlen)
+            if key in self._ours and key not in keys:
+                keys.append(key)
+                deletes.append(self.netlink.del_address(spec.to_netlink_delete(index)))
+        outcomes = await gather_outcomes(deletes)
+        for key, outcome in zip(keys, outcomes):
+            if outcome.ok:
+                del self._ours[key]
+        self.specs = specs
+        return outcomes
+
+
 def _as_delete(req):
     peer = req.attr("IFA_ADDRESS")
     return delete_request(req.family, req.local, req.prefixlen, req.index,

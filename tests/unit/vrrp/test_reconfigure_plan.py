@@ -7,7 +7,7 @@ import asyncio
 
 from fastvrrp.config import loads
 from fastvrrp.daemon import convert
-from fastvrrp.daemon.engine_reload import _swap_vips, diff, restart_key, split_in_place
+from fastvrrp.daemon.engine_reload import diff, restart_key, split_in_place
 from fastvrrp.host.addrspec import VipSpec
 from fastvrrp.host.outcome import ABSENT, DONE, Outcome
 from fastvrrp.host.vips import VipSet
@@ -79,12 +79,6 @@ class FakeNetlink:
         return Outcome("del", req, DONE, 0, "")
 
 
-class FakeEngine:
-    def __init__(self, netlink):
-        self.netlink = netlink
-        self._interfaces = {}
-
-
 def _spec(address, **kw):
     return VipSpec(address, 24, ifname="eth0", ifindex=2, **kw)
 
@@ -95,7 +89,7 @@ def test_vip_swap_removes_only_what_is_gone_and_the_next_add_only_what_is_new():
         vipset = VipSet(nl, (_spec("10.0.0.1"), _spec("10.0.0.2"), _spec("10.0.0.3")))
         await vipset.add_all()
         nl.calls.clear()
-        await _swap_vips(FakeEngine(nl), vipset, (_spec("10.0.0.1"), _spec("10.0.0.2"),
+        await vipset.update((_spec("10.0.0.1"), _spec("10.0.0.2"),
                                                    _spec("10.0.0.4")))
         removed = list(nl.calls)
         nl.calls.clear()
@@ -114,7 +108,7 @@ def test_vip_swap_of_a_changed_spec_readds_it_and_an_unheld_one_is_not_deleted()
         await vipset.add_all()
         vipset.forget(2, "10.0.0.2", 24)              # someone else removed it
         nl.calls.clear()
-        await _swap_vips(FakeEngine(nl), vipset, (_spec("10.0.0.1", label="eth0:vip"),))
+        await vipset.update((_spec("10.0.0.1", label="eth0:vip"),))
         return list(nl.calls), vipset
     calls, vipset = asyncio.run(run())
     assert calls == [("del", "10.0.0.1")]              # changed label: replaced
@@ -132,6 +126,6 @@ def test_absent_on_delete_still_forgets_the_vip():
         nl = Gone()
         vipset = VipSet(nl, (_spec("10.0.0.1"), _spec("10.0.0.2")))
         await vipset.add_all()
-        await _swap_vips(FakeEngine(nl), vipset, (_spec("10.0.0.1"),))
+        await vipset.update((_spec("10.0.0.1"),))
         return sorted(str(r.local) for r in vipset.added)
     assert asyncio.run(run()) == ["10.0.0.1"]
