@@ -296,6 +296,8 @@ def rename(engine, staying, new_names) -> None:
             engine.notifier.remove_instance(rt.name)
     for rt, new in renamed:
         log.info("(%s) is now named %s (same instance, kept running)", rt.name, new.name)
+        if rt.firewall is not None:
+            rt.firewall.rename(rt.name, new.name)
         rt.name = rt.queue.name = new.name
         engine._by_name[new.name] = rt
 

@@ -199,6 +199,12 @@ class AcceptModeFirewall:
                                   % (owner, "; ".join(errors)))
             return None
 
+    def rename(self, old: str, new: str) -> None:
+        """`old` is now called `new` (a reload renamed the instance): what it
+        holds stays dropped, under its new name."""
+        if old != new and old in self._holders:
+            self._holders[new] = self._holders.pop(old)
+
     async def release(self, owner: str) -> Optional[str]:
         """Stop dropping what `owner` held (addresses others hold stay)."""
         async with self._lock:

@@ -14,29 +14,15 @@ import socket
 import pytest
 
 from fastvrrp.bench import netns
-from fastvrrp.bench.lab import Lab
 from fastvrrp.bench.waitfor import wait_for
 from fastvrrp.host.firewall import list_tables, set_elements
 
-from engine_lab import VrrpPair, config, instance_block
+from engine_lab import config, instance_block
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 
 VIP = "10.0.0.100"
 PORT = 8089
-
-
-@pytest.fixture
-def pair():
-    lab = Lab("fvk")                       # this task's namespace prefix
-    try:
-        links = {n: l[0] for n, l in lab.star(("a", "b")).items()}
-        made = VrrpPair(lab, links)
-        yield made
-        made.close()
-        print(made.logs())
-    finally:
-        lab.close()
 
 
 def _conf(mode):
@@ -177,6 +163,11 @@ def test_held_addresses_are_dropped_until_the_last_holder_releases_them(pair):
         # a reload changed VI_2's VIPs: holding a new list releases the old one
         assert await fw.hold("VI_2", [VIP6]) is None
         seen["moved"] = (await set_elements(4), await set_elements(6))
+        fw.rename("VI_2", "VI_9")             # a reload renamed the instance
+        assert await fw.release("VI_2") is None
+        seen["renamed"] = await set_elements(6)
+        assert await fw.release("VI_9") is None
+        seen["released"] = await set_elements(6)
         assert await fw.close() is None
         seen["closed"] = (await list_tables(4), await list_tables(6), _answers(b_ns, VIP))
 
@@ -189,4 +180,5 @@ def test_held_addresses_are_dropped_until_the_last_holder_releases_them(pair):
     assert seen["both"] == ({VIP}, {VIP6}, False, False)
     assert seen["vi2"] == ({VIP}, set(), False, True)     # VI_2 still holds the IPv4 VIP
     assert seen["moved"] == (set(), {VIP6})
+    assert seen["renamed"] == {VIP6} and seen["released"] == set()
     assert seen["closed"] == ([], [], True)
