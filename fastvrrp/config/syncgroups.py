@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .model import SyncGroup, TrackFile, TrackInterface, TrackScript
+from .model import SyncGroup
 
 OWNER = 255                      # RFC 5798 §5.2.4
 
@@ -106,48 +106,68 @@ def start_states(instances, groups, diags):
     return [by_name[i.name] for i in instances]
 
 
+def _clear_for_owner(gname, what, fix, t, has_owner, diags):
+    """vrrp.c sync_group_tracking_init: a member with priority 255 (RFC 5798
+    §5.2.4) allows no weighted group tracker; the weight becomes 0."""
+    if has_owner and t.weight:
+        diags.error(t.pos, "(%s) cannot have weighted track %s '%s' with a member having "
+                    "priority 255 - %s" % (gname, what, t.name, fix), "tracker-weight")
+        return replace(t, weight=0, group=gname)
+    return replace(t, group=gname)
+
+
+def _tracks_interface_itself(inst, name) -> bool:
+    """Does `inst` already track interface `name` with keepalived's TRACK_IF or
+    TRACK_VRRP type (its own track_interface, or its own interface unless
+    dont_track_primary)?  Then a group track_interface of it is reported."""
+    if name == inst.interface and not inst.dont_track_primary:
+        return True
+    return any(t.name == name and t.group is None for t in inst.track_interfaces)
+
+
 def apply_trackers(instances, sync_groups, diags):
-    """sync_group_tracking_init: group-level trackers apply to every member; no
-    weights when a member is an address owner."""
+    """sync_group_tracking_init (vrrp.c; keepalived-vrrp.md §3.15): every group
+    tracker is added to every member, marked with the group's name; with an
+    address owner among the members (RFC 5798 §5.2.4) the group's weights
+    become 0.
+
+    The member keeps its own entry for the same tracker next to the group's:
+    fastvrrp.track.aggregate merges them as keepalived does (the group's
+    weight replaces the member's unless the member's entry is unweighted;
+    the instance's own interface is tracked unweighted unless
+    `dont_track_primary`, so a group track_interface of it only takes effect
+    with `dont_track_primary`).  A track_interface configured on a member and
+    on its group is a config error in keepalived 2.2.7 (`-t` exits 5), also
+    when it is the member's own interface; the same for scripts, files and
+    processes is only logged there (at run time, by fastvrrp.daemon.convert).
+    fastvrrp.vrrp.sync_tracking.sync_group_trackers gives the same merged
+    result from plain tuples; the unit tests hold the two together."""
     if not sync_groups:
         return instances
     by_name = {i.name: i for i in instances}
     for gname, grp in sync_groups.items():
         members = [by_name[m] for m in grp.members if m in by_name]
         has_owner = any(i.priority == OWNER for i in members)
-        scripts = []
-        for t in grp.track_scripts:
-            if has_owner and t.weight:
-                diags.error(t.pos, "(%s) cannot have weighted track script '%s' with a member "
-                            "having priority 255 - clearing the weight" % (gname, t.name),
-                            "tracker-weight")
-                t = TrackScript(t.name, 0, t.reverse, pos=t.pos)
-            scripts.append(TrackScript(t.name, t.weight, t.reverse, gname, t.pos))
-        files = []
-        for t in grp.track_files:
-            if has_owner and t.weight:
-                diags.error(t.pos, "(%s) cannot have weighted track file '%s' with a member "
-                            "having priority 255 - setting weight 0" % (gname, t.name),
-                            "tracker-weight")
-                t = TrackFile(t.name, 0, t.reverse, pos=t.pos)
-            files.append(TrackFile(t.name, t.weight, t.reverse, gname, t.pos))
-        procs = []
-        for t in grp.track_processes:
-            if has_owner and t.weight:
-                diags.error(t.pos, "(%s) cannot have weighted track process '%s' with a member "
-                            "having priority 255 - setting weight 0" % (gname, t.name),
-                            "tracker-weight")
-            procs.append(type(t)(t.name, 0 if has_owner else t.weight, t.reverse, gname, t.pos))
-        ifs = [TrackInterface(t.name, t.weight, t.reverse, gname, t.pos)
-               for t in grp.track_interfaces]
+        scripts = tuple(_clear_for_owner(gname, "script", "clearing the weight", t, has_owner,
+                                         diags) for t in grp.track_scripts)
+        files = tuple(_clear_for_owner(gname, "file", "setting weight 0", t, has_owner, diags)
+                      for t in grp.track_files)
+        procs = tuple(_clear_for_owner(gname, "process", "setting weight 0", t, has_owner, diags)
+                      for t in grp.track_processes)
+        ifs = tuple(_clear_for_owner(gname, "interface", "clearing the weight", t, has_owner,
+                                     diags) for t in grp.track_interfaces)
         if not (scripts or files or procs or ifs):
             continue
+        for t in ifs:                         # keepalived's order: tracker, then member
+            for i in members:
+                if _tracks_interface_itself(i, t.name):
+                    diags.error(t.pos, "(%s) track_interface %s is configured on VRRP instance "
+                                "and sync group. Remove vrrp instance or sync group config"
+                                % (i.name, t.name), "duplicate-tracker")
         for i in members:
-            own_ifs = [t for t in ifs if t.name != i.interface]
             by_name[i.name] = replace(
-                i, track_interfaces=i.track_interfaces + tuple(own_ifs),
-                track_scripts=i.track_scripts + tuple(scripts),
-                track_files=i.track_files + tuple(files),
-                track_processes=i.track_processes + tuple(procs))
+                i, track_interfaces=i.track_interfaces + ifs,
+                track_scripts=i.track_scripts + scripts,
+                track_files=i.track_files + files,
+                track_processes=i.track_processes + procs)
     return [by_name[i.name] for i in instances]
-

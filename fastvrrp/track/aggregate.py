@@ -126,8 +126,28 @@ def check_state(kind: Kind, state) -> None:
         raise ValueError("%s state must be %s, not %r" % (kind.value, want, state))
 
 
+# Issue 6 (memory): the few distinct Contributions and TrackerSpecs are shared
+# by every instance (bounded by the configuration: weights, names, states).
+_SHARED_CONTRIBS: dict = {NONE: NONE}
+_SHARED_SPECS: dict = {}            # TrackerSpec -> (the shared spec, its key)
+
+
+def shared_spec(spec: TrackerSpec) -> tuple:
+    """(the one TrackerSpec equal to `spec`, its key), shared process-wide."""
+    got = _SHARED_SPECS.get(spec)
+    if got is None:
+        got = _SHARED_SPECS[spec] = (spec, spec.key)
+    return got
+
+
 def contribution(spec: TrackerSpec, state) -> Contribution:
-    """The table in the module docstring: what `spec` in `state` does to an instance."""
+    """The table in the module docstring: what `spec` in `state` does to an
+    instance (one shared object per distinct value)."""
+    c = _contribution(spec, state)
+    return _SHARED_CONTRIBS.setdefault(c, c)
+
+
+def _contribution(spec: TrackerSpec, state) -> Contribution:
     check_state(spec.kind, state)
     m = -1 if spec.reverse else 1
     w = spec.weight
@@ -188,7 +208,18 @@ def merge_specs(specs: Iterable[TrackerSpec]) -> list[TrackerSpec]:
         old = merged.get(spec.key)
         if old is None or old.weight != 0:
             merged[spec.key] = spec
-    return list(merged.values())
+    return [shared_spec(spec)[0] for spec in merged.values()]
+
+
+class _Entry:
+    """One tracker of one instance: its spec, the state last seen, what it adds."""
+
+    __slots__ = ("spec", "state", "contrib")
+
+    def __init__(self, spec: TrackerSpec, state, contrib: Contribution) -> None:
+        self.spec = spec
+        self.state = state
+        self.contrib = contrib
 
 
 class InstanceTracking:
@@ -204,6 +235,8 @@ class InstanceTracking:
     fault reason changed.
     """
 
+    __slots__ = ("instance", "base_priority", "owner", "_entries", "_raw", "_total")
+
     def __init__(self, instance: str, specs: Iterable[TrackerSpec],
                  states: Optional[Mapping] = None, *, base_priority: int = 100):
         if not isinstance(instance, str) or not instance:
@@ -212,11 +245,12 @@ class InstanceTracking:
         self.instance = instance
         self.base_priority = base_priority
         self.owner = base_priority == PRIORITY_OWNER
-        self._specs = {spec.key: spec for spec in merge_specs(specs)}
         states = states or {}
-        self._states: dict[tuple, object] = {}
-        self._contrib: dict[tuple, Contribution] = {}
-        for key, spec in self._specs.items():
+        # key -> _Entry(spec, state, contribution): one dict per instance (issue 6)
+        self._entries: dict[tuple, _Entry] = {}
+        raw = 0
+        for spec in merge_specs(specs):
+            spec, key = shared_spec(spec)
             if key in states:
                 state = states[key]
             elif spec.kind is Kind.SCRIPT:
@@ -224,9 +258,9 @@ class InstanceTracking:
             else:
                 raise ValueError("(%s) no state known for %s %s" % (instance, spec.kind.value,
                                                                     spec.name))
-            self._states[key] = state
-            self._contrib[key] = contribution(spec, state)
-        self._raw = sum(c.weight for c in self._contrib.values())
+            entry = self._entries[key] = _Entry(spec, state, contribution(spec, state))
+            raw += entry.contrib.weight
+        self._raw = raw
         # RFC 5798 §5.2.4: the address owner's Priority (255) never moves.
         self._total = 0 if self.owner else self._raw
 
@@ -234,10 +268,10 @@ class InstanceTracking:
 
     @property
     def specs(self) -> tuple[TrackerSpec, ...]:
-        return tuple(self._specs.values())
+        return tuple(e.spec for e in self._entries.values())
 
     def tracks(self, kind: Kind, name: str) -> bool:
-        return (kind, name) in self._specs
+        return (kind, name) in self._entries
 
     @property
     def weight_total(self) -> int:
@@ -252,24 +286,24 @@ class InstanceTracking:
     @property
     def faults(self) -> frozenset:
         """Reasons holding the instance in FAULT (pending ones excluded)."""
-        return frozenset(self._specs[k].reason for k, c in self._contrib.items()
-                         if c.fault and not c.pending)
+        return frozenset(e.spec.reason for e in self._entries.values()
+                         if e.contrib.fault and not e.contrib.pending)
 
     @property
     def pending(self) -> frozenset:
         """Reasons of trackers that have not reported yet (unweighted scripts in INIT)."""
-        return frozenset(self._specs[k].reason for k, c in self._contrib.items() if c.pending)
+        return frozenset(e.spec.reason for e in self._entries.values() if e.contrib.pending)
 
     @property
     def in_fault(self) -> bool:
-        return any(c.fault for c in self._contrib.values())
+        return any(e.contrib.fault for e in self._entries.values())
 
     def breakdown(self) -> tuple[TrackerStatus, ...]:
         rows = []
-        for key, spec in self._specs.items():
-            c = self._contrib[key]
+        for e in self._entries.values():
+            spec, c = e.spec, e.contrib
             rows.append(TrackerStatus(spec.kind.value, spec.name,
-                                      describe_state(spec.kind, self._states[key]), spec.weight,
+                                      describe_state(spec.kind, e.state), spec.weight,
                                       spec.reverse, 0 if self.owner else c.weight, c.fault,
                                       c.pending))
         return tuple(rows)
@@ -282,23 +316,23 @@ class InstanceTracking:
         out = []
         if self._total:
             out.append(PriorityChanged(self._total))
-        for key, c in self._contrib.items():
-            if c.fault:
-                out.append(FaultSet(self._specs[key].reason, pending=c.pending))
+        for e in self._entries.values():
+            if e.contrib.fault:
+                out.append(FaultSet(e.spec.reason, pending=e.contrib.pending))
         return out
 
     def update(self, kind: Kind, name: str, state) -> list:
         """Tracker (kind, name) is now in `state`: the machine events, in order."""
-        key = (kind, name)
-        spec = self._specs.get(key)
-        if spec is None:
+        entry = self._entries.get((kind, name))
+        if entry is None:
             return []
+        spec = entry.spec
         new = contribution(spec, state)
-        self._states[key] = state
-        old = self._contrib[key]
+        entry.state = state
+        old = entry.contrib
         if new == old:
             return []
-        self._contrib[key] = new
+        entry.contrib = new
         self._raw += new.weight - old.weight
         total = 0 if self.owner else self._raw
         priority = []
@@ -402,7 +436,9 @@ def _interface_specs(inst) -> list[TrackerSpec]:
     primary = {n for n in (own, vmac) if n}
     entries: list = []                              # (name, weight or _NOT_TRACKED, reverse)
     for t in inst.track_interfaces:
-        if t.name != own:
+        # a sync group's track_interface of the own interface counts only with
+        # dont_track_primary (the merge below: add_vrrp_to_interface)
+        if t.name != own or t.group is not None:
             entries.append((t.name, t.weight, t.reverse))
     if own:
         entries.append((own, _NOT_TRACKED if inst.dont_track_primary else 0, False))

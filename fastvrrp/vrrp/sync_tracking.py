@@ -37,9 +37,19 @@ add_vrrp_to_track_process):
    otherwise the group's weight and `reverse` replace the member's (with a
    message asking to remove one of them).
 
-Deliberate difference: for `track_process`, 2.2.7 takes the group's weight
-but keeps the member's `reverse`; here the group's entry wins entirely, as
-for every other kind.
+Deliberate differences:
+- for `track_process`, 2.2.7 takes the group's weight but keeps the member's
+  `reverse`; here the group's entry wins entirely, as for every other kind;
+- a member's weighted `track_interface` in a group without
+  `sync_group_tracking_weight`: 2.2.7 logs "ignoring ... tracked interface
+  weight due to SYNC group" but has already registered the interface with
+  its weight (vrrp_complete_instance adds the instance to the interface
+  before it clears the weight), so the weight still moves the priority, and
+  a group entry for the same interface then replaces it (seen in 2.2.7's
+  SIGUSR1 dump: priority 110 for `eth1 weight 10`, 105 with a group
+  `eth1 weight 5`).  Here the weight is ignored as the message says: the
+  interface is a FAULT tracker and, being unweighted, keeps a group weight
+  out (rule 3).
 """
 
 from __future__ import annotations

@@ -24,67 +24,25 @@ keepalived's settled state after a step: FAULT when its log shows it entering
 FAULT since the step; otherwise the priority of the adverts it sends from
 SETTLE_S after the step on (the events reach it within microseconds; its
 check script runs every second and is awaited through its log line, as are
-its "Netlink reports" and "Quorum gained/lost" lines).
+its "Netlink reports" and "Quorum gained/lost" lines).  The shim, the files
+and processes, and that settled state are tests/tracklab.py's, shared with
+test_track_daemon_keepalived.py (the same comparison with the fastvrrp
+daemon in place of the in-process trackers).
 """
 
 import asyncio
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 
 import pytest
 
+from tracklab import (FAULT, AdvertView, World, compile_shim, require, shim_env, until,
+                      write as _write)
+
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
-
-SETTLE_S = 0.3          # adverts sent this long after a step show its outcome
-ADVERTS = 3             # ... this many of them
-STEP_TIMEOUT = 15.0
-
-SHIM = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <linux/netlink.h>
-
-/* Create NETLINK_CONNECTOR sockets in the network namespace named by
- * $FASTVRRP_CONNECTOR_NETNS (the kernel's proc connector only serves the
- * initial one); every other socket is untouched. */
-int socket(int domain, int type, int protocol)
-{
-    static int (*real)(int, int, int);
-    const char *target = getenv("FASTVRRP_CONNECTOR_NETNS");
-    int here, there, fd, saved;
-
-    if (!real)
-        real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
-    if (domain != AF_NETLINK || protocol != NETLINK_CONNECTOR || !target)
-        return real(domain, type, protocol);
-    here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    there = open(target, O_RDONLY | O_CLOEXEC);
-    if (here < 0 || there < 0 || setns(there, CLONE_NEWNET)) {
-        fd = real(domain, type, protocol);
-    } else {
-        fd = real(domain, type, protocol);
-        saved = errno;
-        setns(here, CLONE_NEWNET);
-        errno = saved;
-    }
-    if (here >= 0)
-        close(here);
-    if (there >= 0)
-        close(there);
-    return fd;
-}
-"""
 
 CONFIG = """
 global_defs {
@@ -148,66 +106,9 @@ vrrp_instance VI_1 {
 }
 """
 
-FAULT = "FAULT"
-
-
-def _require(tool_ok, what):
-    if tool_ok:
-        return
-    if os.environ.get("FASTVRRP_REQUIRE_INTEROP") == "1":
-        pytest.fail("%s is missing and FASTVRRP_REQUIRE_INTEROP=1" % what)
-    pytest.skip("%s is missing" % what)
-
-
-def _compile_shim(directory):
-    cc = shutil.which("cc") or shutil.which("gcc")
-    _require(cc, "a C compiler (for keepalived's process-events shim)")
-    src = os.path.join(directory, "cnshim.c")
-    out = os.path.join(directory, "cnshim.so")
-    with open(src, "w") as fh:
-        fh.write(SHIM)
-    res = subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", out, src, "-ldl"],
-                         capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, "cannot build the shim: %s" % res.stderr
-    return out
-
-
-def _write(path, text):
-    with open(path, "w") as fh:
-        fh.write(text)
-
-
-class World:
-    """Everything one run needs: files, binaries, processes we start."""
-
-    def __init__(self, directory):
-        self.dir = directory
-        os.chmod(directory, 0o755)
-        self.flag = os.path.join(directory, "flag")
-        self.one = "fv" + uuid.uuid4().hex[:10]
-        self.two = "fv" + uuid.uuid4().hex[:10]
-        for name in (self.one, self.two):
-            shutil.copy("/bin/sleep", os.path.join(directory, name))
-        _write(self.flag, "")
-        for name in ("plain", "rev", "zero"):
-            _write(os.path.join(directory, name), "0\n")
-        self.procs = {}
-
-    def config(self):
-        return CONFIG % dict(flag=self.flag, dir=self.dir, one=self.one, two=self.two)
-
-    def start(self, key, name):
-        self.procs[key] = subprocess.Popen([os.path.join(self.dir, name), "300"],
-                                           start_new_session=True)
-
-    def kill(self, key):
-        proc = self.procs.pop(key)
-        proc.kill()
-        proc.wait()
-
-    def kill_all(self):
-        for key in list(self.procs):
-            self.kill(key)
+def _config(world):
+    return CONFIG % dict(flag=world.path("flag"), dir=world.dir, one=world.names["one"],
+                         two=world.names["two"])
 
 
 def _keepalived(lab, config, shim):
@@ -215,62 +116,13 @@ def _keepalived(lab, config, shim):
 
     class Preloaded(Keepalived):
         def start(self):
-            env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-            env.update(LD_PRELOAD=shim, FASTVRRP_CONNECTOR_NETNS="/proc/%d/ns/net" % os.getpid())
             with open(self.log_path, "w") as log:
                 self.proc = self.lab.popen(self.node, self.argv(), stdin=subprocess.DEVNULL,
-                                           stdout=log, stderr=subprocess.STDOUT, env=env)
+                                           stdout=log, stderr=subprocess.STDOUT,
+                                           env=shim_env(shim))
             return self
 
     return Preloaded(lab, "a", config, name="track").start()
-
-
-class KeepalivedView:
-    """keepalived's settled state after a step, from its log and the capture."""
-
-    STATE = re.compile(r"\(VI_1\) Entering (MASTER|BACKUP|FAULT) STATE")
-
-    def __init__(self, ka, capture):
-        self.ka, self.capture = ka, capture
-
-    def count(self, pattern):
-        return len(re.findall(pattern, self.ka.log()))
-
-    def mark(self):
-        return self.count(r"\(VI_1\) Entering FAULT STATE")
-
-    async def settled(self, since, faults_before, marker=None, marker_before=0):
-        from fastvrrp.bench.vrrpview import decode_frame
-        deadline = time.monotonic() + STEP_TIMEOUT
-        seen = None      # when the marker was first seen in the log: adverts sent
-        while time.monotonic() < deadline:   # after it carry the new priority
-            assert self.ka.running(), self.ka.log()[-3000:]
-            if marker is None or self.count(marker) > marker_before:
-                seen = seen or time.time()
-                log = self.ka.log()
-                states = self.STATE.findall(log)
-                if self.mark() > faults_before and states and states[-1] == FAULT:
-                    return FAULT
-                adverts = [decode_frame(f) for f in self.capture.frames()
-                           if f.ts >= max(since + SETTLE_S, seen)]
-                adverts = [a for a in adverts if a.vrid == 51 and a.priority]
-                if len(adverts) >= ADVERTS:
-                    return adverts[-1].priority
-            await asyncio.sleep(0.05)
-        frames = self.capture.frames()
-        raise AssertionError("keepalived did not settle within %gs (%d frames captured, the last "
-                             "at %s, step at %.3f); log tail:\n%s"
-                             % (STEP_TIMEOUT, len(frames), frames[-1].ts if frames else None,
-                                since, self.ka.log()[-3000:]))
-
-
-async def _until(condition, what, timeout=STEP_TIMEOUT):
-    """Await a condition of our own trackers that raises no event of its own."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("fastvrrp: timed out waiting for %s" % what)
-        await asyncio.sleep(0.02)
 
 
 def test_tracking_matches_keepalived(lab):
@@ -281,11 +133,12 @@ def test_tracking_matches_keepalived(lab):
         have_keepalived = True
     except Exception:
         have_keepalived = False
-    _require(have_keepalived, "keepalived")
+    require(have_keepalived, "keepalived")
     directory = tempfile.mkdtemp(prefix="fastvrrp-track-ka-")
     try:
-        shim = _compile_shim(directory)
-        world = World(directory)
+        shim = compile_shim(directory)
+        world = World(directory, files=("plain", "rev", "zero"), flags=("flag",),
+                      processes=("one", "two"))
         try:
             _run(lab, world, shim)
         finally:
@@ -297,9 +150,10 @@ def test_tracking_matches_keepalived(lab):
 def _run(lab, world, shim):
     links = {l.ifname: l for l in lab.star(("a",), links_per_node=4, ipv6=False)["a"]}
     capture = lab.capture("sw", "br0")
-    ka = _keepalived(lab, world.config(), shim)
+    ka = _keepalived(lab, _config(world), shim)
     try:
-        asyncio.run(_compare(lab, links, world, KeepalivedView(ka, capture)))
+        asyncio.run(_compare(lab, links, world, AdvertView(ka.log, ka.running, capture,
+                                                           "keepalived")))
     finally:
         ka.stop()
         capture.stop()
@@ -318,7 +172,7 @@ async def _compare(lab, links, world, view):
     from fastvrrp.track.scripts import ScriptTracker, script_from_config
     from fastvrrp.vrrp import InstanceParams, Startup, State, VrrpMachine
 
-    config, diags = loads(world.config())
+    config, diags = loads(_config(world))
     assert not diags.errors, [str(d) for d in diags.errors]
     inst = config.instances[0]
     machine = VrrpMachine(InstanceParams(name=inst.name, vrid=inst.vrid, version=inst.version,
@@ -393,17 +247,17 @@ async def _compare(lab, links, world, view):
         ("plain = 060 (octal 48, x5 = 240)", lambda: _write(plain, "060"),
          value_is("f_plain", 48), None, 254),
         ("plain = 0", lambda: _write(plain, "0"), value_is("f_plain", 0), None, 90),
-        ("p_one starts (+7)", lambda: world.start("one", world.one), count_is("p_one", 1),
+        ("p_one starts (+7)", lambda: world.start("one"), count_is("p_one", 1),
          r"Quorum gained for tracked process p_one", 97),
-        ("one p_quorum process: no quorum yet", lambda: world.start("two.1", world.two),
+        ("one p_quorum process: no quorum yet", lambda: world.start("two.1", "two"),
          count_is("p_quorum", 1), None, 97),
-        ("second p_quorum process: quorum", lambda: world.start("two.2", world.two),
+        ("second p_quorum process: quorum", lambda: world.start("two.2", "two"),
          count_is("p_quorum", 2), r"Quorum gained for tracked process p_quorum", 112),
         ("p_one killed", lambda: world.kill("one"), count_is("p_one", 0),
          r"Quorum lost for tracked process p_one", 105),
         ("a p_quorum process killed", lambda: world.kill("two.1"), count_is("p_quorum", 1),
          r"Quorum lost for tracked process p_quorum", 90),
-        ("chk fails (-3)", lambda: os.unlink(world.flag),
+        ("chk fails (-3)", lambda: os.unlink(world.path("flag")),
          lambda: scripts.state("chk") is ScriptState.KO, r"VRRP_Script\(chk\) failed", 87),
         ("eth0, our own interface, down", lambda: link(node, eth["eth0"], "down"),
          up_is("eth0", False), r"Netlink reports eth0 down", FAULT),
@@ -413,15 +267,15 @@ async def _compare(lab, links, world, view):
     results = []
     try:
         for what, action, seen, marker, expected in steps:
-            faults = view.mark()
+            faults = view.faults("VI_1")
             marks = view.count(marker) if marker and action is not None else 0
             since = time.time()
             if action is not None:
                 done = action()
                 if asyncio.iscoroutine(done):
                     await done
-            await _until(seen, what)
-            theirs = await view.settled(since, faults, marker, marks)
+            await until(seen, "fastvrrp: " + what)
+            theirs = await view.settled("VI_1", 51, since, faults, marker, marks)
             results.append((what, expected, ours(), theirs))
     finally:
         await scripts.stop()

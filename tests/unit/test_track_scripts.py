@@ -424,7 +424,9 @@ def test_real_script_results_drive_rise_and_fall(loop_kind, tmp_path, caplog):
         return await _collect_changes(factory, lambda changes: len(changes) == 3)
     changes = run_on(loop_kind, go)
     assert changes == [("chk", INIT, KO), ("chk", KO, OK), ("chk", OK, KO)]
-    lines = [r.getMessage() for r in caplog.records]
+    # a run skipped because the previous one was still running (a loaded
+    # machine, 50 ms interval) is logged and changes nothing: not counted here
+    lines = [r.getMessage() for r in caplog.records if "is already running" not in r.getMessage()]
     assert lines == ["Script `chk` now returning 3",
                      "VRRP_Script(chk) failed (exited with status 3)",
                      "Script `chk` now returning 0",
