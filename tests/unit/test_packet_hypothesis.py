@@ -69,7 +69,7 @@ def mutated(draw, base, fix_length=True):
             del pkt[draw(st.integers(0, len(pkt))):]
         elif op == "extend":
             pkt += draw(st.binary(min_size=1, max_size=24))
-        elif op == "header" and len(pkt) > 24:
+        elif op == "header" and len(pkt) > 25:      # the highest index below is 25
             # the bytes that drive the checks: IPv4 vers/IHL, length, TTL,
             # protocol; VRRP vers/type, count, auth type/interval
             i = draw(st.sampled_from([0, 2, 3, 8, 9, 20, 23, 24, 25]))
