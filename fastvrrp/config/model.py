@@ -19,8 +19,10 @@ reload identity (VRID, interface, family, unicast source), not its name.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cached_property
+from types import MappingProxyType
 from ipaddress import IPv4Address, IPv6Address, ip_interface, ip_network
 from operator import attrgetter
 
@@ -64,7 +66,11 @@ def model(cls):
     frozen.__repr__ = _repr
     plain = type(frozen.__name__ + "_Unfrozen", (), {"__slots__": frozen.__slots__})
     frozen.__init__ = _init_for(frozen, plain)
+    _FIELD_NAMES[frozen] = tuple(f.name for f in fields(frozen))
     return frozen
+
+
+_FIELD_NAMES: dict = {}      # model class -> its field names (forget_positions)
 
 
 def _values_of(names):
@@ -583,6 +589,55 @@ class Config:
         for name, pos, _what in interface_refs(self):
             out.setdefault(name, pos)
         return out
+
+
+# ---------------------------------------------------------------- memory (issue 6)
+
+_NO_POSITIONS = MappingProxyType({})
+
+
+def forget_positions(config: Config) -> Config:
+    """Drop the source positions of a checked model, in place, and intern its
+    short strings; returns `config`.
+
+    Positions serve the diagnostics of reading and checking a config; a
+    daemon that runs it never looks at them again, and at one Pos per keyword
+    they are a good part of what each instance costs (issue 6: ~1 kB per
+    instance).  Every `pos` becomes NOWHERE and every VrrpInstance.positions
+    an empty read-only mapping; both are compare=False, so equality, hashes
+    and reload identities are unchanged.  Repeated short strings (interface
+    names, "MASTER", script names) become one object each (sys.intern); the
+    instance names, unique anyway, are left alone.
+    """
+    if not isinstance(config, Config):
+        raise TypeError("forget_positions needs a Config, not %r" % (type(config).__name__,))
+    for f in fields(config):
+        _forget(getattr(config, f.name))
+    return config
+
+
+def _forget(obj) -> None:
+    names = _FIELD_NAMES.get(type(obj))
+    if names is not None:
+        setattr_ = object.__setattr__
+        for name in names:
+            value = getattr(obj, name)
+            if name == "pos":
+                if value is not NOWHERE:
+                    setattr_(obj, "pos", NOWHERE)
+            elif name == "positions":
+                setattr_(obj, "positions", _NO_POSITIONS)
+            elif type(value) is str:
+                if name != "name" and len(value) <= 64:
+                    setattr_(obj, name, sys.intern(value))
+            elif value is not None:
+                _forget(value)
+    elif type(obj) in (tuple, list, frozenset, set):
+        for item in obj:
+            _forget(item)
+    elif type(obj) is dict:
+        for item in obj.values():
+            _forget(item)
 
 
 def network(text: str):

@@ -99,6 +99,12 @@ _DROP_TEXT = {
 # Count actions the fast path counts itself (C is the authority for them).
 _C_COUNTED = frozenset({Counter.ADVERT_RCVD, Counter.ADVERT_INTERVAL_ERR})
 _KEEPALIVED_COUNTERS = tuple(c.value for c in Counter)
+# Issue 6 (memory): the counts Python keeps (the machine's Count actions C does
+# not count) live in one bridge-wide dict keyed by slot index and counter
+# code, not in a dict per instance.
+_COUNTERS = tuple(Counter)
+_COUNTER_CODE = {c: i for i, c in enumerate(_COUNTERS)}
+_COUNTER_BITS = max(1, (len(_COUNTERS) - 1).bit_length())
 
 
 class ReplayMismatch(AssertionError):
@@ -106,13 +112,12 @@ class ReplayMismatch(AssertionError):
 
 
 class _Link:
-    __slots__ = ("index", "machine", "md_interval", "counts")
+    __slots__ = ("index", "machine", "md_interval")
 
     def __init__(self, index: int, machine: VrrpMachine) -> None:
         self.index = index
         self.machine = machine
         self.md_interval = False     # Master_Down_Timer last armed from Master_Down_Interval
-        self.counts: dict = {}
 
 
 class FastPathBridge:
@@ -123,6 +128,7 @@ class FastPathBridge:
         self._on_actions = on_actions
         self.strict = bool(strict)
         self._links: dict[int, _Link] = {}
+        self._counts: dict[int, int] = {}    # _count_key(index, counter) -> count
         self.timers_changed: Optional[Callable[[], None]] = None   # the driver's poke
         self.inconsistencies = 0
         self.unknown_escalations = 0
@@ -199,6 +205,9 @@ class FastPathBridge:
         link = self._link(index)
         self.fp.remove_slot(index)
         del self._links[index]
+        base = index << _COUNTER_BITS
+        for code in range(len(_COUNTERS)):
+            self._counts.pop(base | code, None)
         return link.machine
 
     def machine(self, index: int) -> VrrpMachine:
@@ -323,7 +332,8 @@ class FastPathBridge:
             elif kind is Count:
                 if action.counter in _C_COUNTED or isinstance(event, AdvertRejected):
                     continue                # counted in C
-                link.counts[action.counter] = link.counts.get(action.counter, 0) + 1
+                key = (index << _COUNTER_BITS) | _COUNTER_CODE[action.counter]
+                self._counts[key] = self._counts.get(key, 0) + 1
             else:
                 engine.append(action)
         return engine
@@ -428,8 +438,12 @@ class FastPathBridge:
             counter = _REASON_COUNTER.get(name)
             if counter is not None:
                 out[counter] += n
-        for counter, n in link.counts.items():
-            out[counter.value] += n
+        base = link.index << _COUNTER_BITS
+        counts = self._counts
+        for code, counter in enumerate(_COUNTERS):
+            n = counts.get(base | code)
+            if n:
+                out[counter.value] += n
         return out
 
 

@@ -150,6 +150,9 @@ class NotifyStats:
                 setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
+NO_SCRIPTS = NotifyScripts()        # no script at all (shared: it is frozen)
+
+
 @dataclass(slots=True)
 class _Target:
     kind: str
@@ -585,11 +588,13 @@ def scripts_from_model(owner, default_user, *, use_symlink_paths: bool = False,
 
     def make(attr):
         return _spec(attr, getattr(owner, attr, None), default_user, use_symlink_paths, vet)
-    return NotifyScripts(master=make("notify_master"), backup=make("notify_backup"),
-                         fault=make("notify_fault"), stop=make("notify_stop"),
-                         deleted=make("notify_deleted"),
-                         master_rx_lower_pri=make("notify_master_rx_lower_pri"),
-                         generic=make("notify"))
+    scripts = NotifyScripts(master=make("notify_master"), backup=make("notify_backup"),
+                            fault=make("notify_fault"), stop=make("notify_stop"),
+                            deleted=make("notify_deleted"),
+                            master_rx_lower_pri=make("notify_master_rx_lower_pri"),
+                            generic=make("notify"))
+    # issue 6 (memory): the instances without any notify script share one object
+    return NO_SCRIPTS if scripts == NO_SCRIPTS else scripts
 
 
 def notifier_from_config(config, runner: ScriptRunner, *, default_user=None, **kw) -> Notifier:
@@ -620,4 +625,4 @@ def notifier_from_config(config, runner: ScriptRunner, *, default_user=None, **k
 
 __all__ = ["DEFAULT_CLOSE_TIMEOUT_S", "DEFAULT_QUEUE_LIMIT", "DEFAULT_SCRIPT_TIMEOUT_S", "GROUP",
            "INSTANCE", "Invocation", "NotifyError", "NotifyScripts", "NotifyStats", "Notifier",
-           "STOP_TIMEOUT_S", "notifier_from_config", "scripts_from_model"]
+           "NO_SCRIPTS", "STOP_TIMEOUT_S", "notifier_from_config", "scripts_from_model"]

@@ -145,7 +145,7 @@ def broadcast_for(address, prefixlen, how):
     return net.broadcast_address if how == "+" else net.network_address
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VipSpec:
     """One VIP; see the module docstring.  Give `ifname` or `ifindex` (or both)."""
 
