@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml setup.py
 # Rebuild the extensions in place whenever ext/ changed (cheap when it did not).
 build: $(STAMP)
 	$(PY) setup.py -q build_ext --inplace -j 2
+	@# bytecode ahead of time, as an install does (the daemon's start-up time
+	@# must not include compiling modules; PYTHONDONTWRITEBYTECODE may be set)
+	$(PY) -m compileall -q fastvrrp
 
 test: system-deps build
 	$(PYTEST) -q

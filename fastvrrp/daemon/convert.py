@@ -236,7 +236,8 @@ def plan_instance(inst, global_defs=None, *, log_detail: bool = False,
     vips = tuple(vip_spec(a, vip_if, who) for a in inst.vips)
     evips = tuple(vip_spec(a, vip_if, who) for a in inst.evips)
     routes = tuple(engine_host.route_spec(r, who) for r in inst.vroutes)
-    rules = engine_host.rule_specs(inst.vrules, who, _allocator())
+    # issue 6 (start-up): no allocator for the many instances without virtual_rules
+    rules = engine_host.rule_specs(inst.vrules, who, _allocator()) if inst.vrules else ()
     auth_type, auth_pass = auth_of(inst)
     group = None
     if not peers and inst.mcast_dst_ip is not None \
@@ -360,7 +361,6 @@ def vet_scripts(config, default_user=None) -> VettedScripts:
     Scripts nobody tracks are not run (keepalived frees them with a warning).
     What `default_user` reports about the default script user stays in its
     own `messages` (the notifier built with the same one logs them once)."""
-    from fastvrrp.track.scripts import script_from_config
     from fastvrrp.track.security import DefaultScriptUser, Message, Severity, vet_track_script
     g = config.global_defs
     if default_user is None:
@@ -381,6 +381,8 @@ def vet_scripts(config, default_user=None) -> VettedScripts:
         if not vetted.usable:
             dropped.add(name)
             continue
+        # imported here: a config without vrrp_scripts never loads the script tracker
+        from fastvrrp.track.scripts import script_from_config
         try:
             scripts[name] = script_from_config(vscript, argv=vetted.argv, uid=vetted.uid,
                                                gid=vetted.gid)

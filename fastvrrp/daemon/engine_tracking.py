@@ -29,7 +29,6 @@ from typing import Callable, Iterable
 
 from fastvrrp.track.aggregate import Kind, TrackingHub
 from fastvrrp.track.links import LinkTracker, delays_from_config
-from fastvrrp.track.scripts import ScriptTracker
 
 log = logging.getLogger("fastvrrp.daemon.tracking")
 
@@ -88,6 +87,8 @@ class Tracking:
             if old is not None:
                 stops.append(old[1].stop())
                 log.info("vrrp_script %s changed: restarting it", name)
+            # issue 6 (start-up): loaded only by a config that tracks scripts
+            from fastvrrp.track.scripts import ScriptTracker
             tracker = ScriptTracker([defn], self.runner, on_change=self._script_changed)
             self._scripts[name] = (defn, tracker)
             self.hub.set_state(Kind.SCRIPT, name, tracker.state(name))

@@ -55,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import gc
 import logging
 import os
 import platform
@@ -233,6 +234,8 @@ class Shell:
         except Exception as exc:
             log.exception("Unable to start the VRRP engine")
             return self._failed_start(EXIT_FATAL, "%s: %s" % (type(exc).__name__, exc))
+        if not getattr(self.engine, "settles_gc", False):
+            gc.enable()                # the engine does not turn it back on itself
         log.info("Startup complete")
         count = len(getattr(self.config, "instances", ()))
         self.notifier.ready(status="running %d VRRP instance(s)" % count)
@@ -241,6 +244,7 @@ class Shell:
         return True
 
     def _failed_start(self, code: int, message: str) -> bool:
+        gc.enable()
         log.error("Unable to start: %s", message)
         self.exit_code = _start_failed(self.notifier, self.report, code,
                                        "start failed: %s" % message, message)
@@ -339,7 +343,44 @@ def _core_dumps(options: Options) -> None:
 
 
 def run(options: Options, argv=None) -> int:
-    """Run the daemon as keepalived would with these options; the exit code."""
+    """Run the daemon as keepalived would with these options; the exit code.
+
+    Issue 6 (start-up): the cyclic GC is off from here until the engine has
+    started and its start-up burst is over (Engine.settles_gc: the engine
+    collects, freezes and turns it on again); start-up builds a great many
+    long-lived objects and little cyclic garbage, and the collections cost a
+    quarter of a second at 1000 instances.  It is on again when run() returns."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    saved = _lean_log_records()
+    try:
+        return _run_gc_off(options, argv)
+    finally:
+        _restore_log_records(saved)
+        if gc_was_enabled:
+            gc.enable()
+
+
+# The LogRecord attributes the daemon's handlers never read (logsetup formats
+# the time, ident, pid and message only): the logging HOWTO's "Optimization"
+# switches.  A thousand transitions write several thousand lines (issue 6).
+_LEAN_LOGGING = {"logThreads": False, "logProcesses": False, "logMultiprocessing": False,
+                 "_srcfile": None}      # _srcfile None: no caller frame lookup per record
+
+
+def _lean_log_records() -> dict:
+    saved = {name: getattr(logging, name) for name in _LEAN_LOGGING}
+    for name, value in _LEAN_LOGGING.items():
+        setattr(logging, name, value)
+    return saved
+
+
+def _restore_log_records(saved: dict) -> None:
+    for name, value in saved.items():
+        setattr(logging, name, value)
+
+
+def _run_gc_off(options: Options, argv) -> int:
     options = with_absolute_paths(options)
     for sig in EARLY_IGNORED:
         signal.signal(sig, signal.SIG_IGN)
@@ -445,6 +486,9 @@ def _run_daemon(options: Options, config, notifier: Notifier, report: StartupRep
         except EngineStartError as exc:
             log.error("Unable to start: %s", exc)
             return _start_failed(notifier, report, exc.exit_code, str(exc), str(exc))
+        from . import sched
+        for level, line in sched.apply(config.global_defs.other):   # vrrp_rt_priority ...
+            log.log(level, "%s", line)
         import uvloop
         shell = Shell(options, config, notifier, report)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -29,6 +29,15 @@ _GROUPS = {4: proto.VRRP_GROUP_IPV4, 6: proto.VRRP_GROUP_IPV6}
 _OPEN_RX = {4: open_rx_v4, 6: open_rx_v6}
 
 
+def _pool_ifindex(iface):
+    """The pool key's interface: a positive ifindex as it is (issue 6: no
+    if_indextoname per instance; the opener resolves it once, when a socket
+    is really opened), a name through resolve_interface."""
+    if type(iface) is int and iface > 0:
+        return iface
+    return resolve_interface(iface)[0]
+
+
 def _family(family):
     if family not in (4, 6):
         raise ValueError("family must be 4 or 6, got %r" % (family,))
@@ -42,6 +51,19 @@ class SocketPool:
         self.rcvbuf = rcvbuf
         self._by_key = {}           # key -> [VrrpSocket, users]
         self._key_of = {}           # id(VrrpSocket) -> key
+        self._targets = {}          # (value, family, kind) -> canonical address text
+
+    def _target(self, value, family, what):
+        """check_address, remembered per distinct value (1000 instances share a
+        handful of groups and sources)."""
+        try:
+            key = (value, family, what)
+            known = self._targets.get(key)
+        except TypeError:               # unhashable: check_address says what is wrong
+            return check_address(value, family, what)
+        if known is None:
+            known = self._targets[key] = check_address(value, family, what)
+        return known
 
     def _get(self, key, opener):
         entry = self._by_key.get(key)
@@ -59,10 +81,10 @@ class SocketPool:
         if group is not None and source is not None:
             raise ValueError("give a multicast group or a unicast source, not both")
         if source is not None:
-            target = ("source", check_address(source, family, "unicast source"))
+            target = ("source", self._target(source, family, "unicast source"))
         else:
-            target = ("group", check_address(group or _GROUPS[family], family, "multicast group"))
-        ifindex, _name = resolve_interface(iface)
+            target = ("group", self._target(group or _GROUPS[family], family, "multicast group"))
+        ifindex = _pool_ifindex(iface)
         key = ("rx", family, ifindex) + target
         kwargs = {"group": None, "source": target[1]} if target[0] == "source" else \
             {"group": target[1]}
@@ -71,7 +93,7 @@ class SocketPool:
     def tx(self, family, iface, *, multicast=True, unicast_hops=proto.VRRP_TTL):
         """The send socket of `family` on `iface` for multicast or unicast adverts."""
         family = _family(family)
-        ifindex, _name = resolve_interface(iface)
+        ifindex = _pool_ifindex(iface)
         if family == 4:
             key = ("tx", 4, ifindex, bool(multicast))
             return self._get(key, lambda: open_tx_v4(ifindex, multicast=multicast))

@@ -25,6 +25,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
+import socket
+import struct
 from typing import Iterable, Optional
 
 from . import firewall_spec as S
@@ -81,6 +84,74 @@ def _probe(netns: Optional[str]) -> Optional[str]:
             nft.close()
     except Exception as exc:      # the reason is the answer
         return _reason(exc)
+    return None
+
+
+# nfnetlink (linux/netfilter/nfnetlink.h, nf_tables.h): the table query of tables_present
+_NETLINK_NETFILTER = 12
+_NFT_MSG_GETTABLE = (10 << 8) | 1          # NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE
+_NLM_F_REQUEST, _NLM_F_ACK = 0x1, 0x4
+_NLMSG_ERROR = 2
+_NFTA_TABLE_NAME = 1
+_NLMSG_HDR = struct.Struct("=IHHII")
+_PROBE_TIMEOUT_S = 1.0
+
+
+def _table_request(seq: int, nfproto: int, table: str) -> bytes:
+    name = table.encode() + b"\0"
+    attr = struct.pack("=HH", 4 + len(name), _NFTA_TABLE_NAME) + name
+    attr += b"\0" * (-len(attr) % 4)
+    body = struct.pack("=BBH", nfproto, 0, 0) + attr          # nfgenmsg, NFNETLINK_V0
+    return _NLMSG_HDR.pack(_NLMSG_HDR.size + len(body), _NFT_MSG_GETTABLE,
+                           _NLM_F_REQUEST | _NLM_F_ACK, seq, 0) + body
+
+
+def _table_answers(data: bytes, answers: dict) -> None:
+    """Record per sequence number: True (the table came back, or a bare ack),
+    False (ENOENT), None (another error); the first answer of a sequence stays."""
+    offset = 0
+    while offset + _NLMSG_HDR.size <= len(data):
+        length, kind, _flags, seq, _pid = _NLMSG_HDR.unpack_from(data, offset)
+        if length < _NLMSG_HDR.size:
+            break
+        if kind == _NLMSG_ERROR and offset + _NLMSG_HDR.size + 4 <= len(data):
+            code = -struct.unpack_from("=i", data, offset + _NLMSG_HDR.size)[0]
+            answers.setdefault(seq, True if code == 0 else
+                               False if code == errno.ENOENT else None)
+        elif kind >= 16:                      # a data message: the table itself
+            answers.setdefault(seq, True)
+        offset += (length + 3) & ~3
+
+
+def tables_present(table: str = S.TABLE, families=(4, 6)) -> Optional[bool]:
+    """Whether nftables holds `table` in any of `families` (4, 6) in this network
+    namespace: True / False, or None when the kernel's answer is not clear
+    (no nf_tables, no permission, a timeout).  One blocking NETLINK_NETFILTER
+    query per family, no pyroute2: a start with nothing to clean pays
+    well under a millisecond."""
+    try:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_NETFILTER)
+    except OSError:
+        return None
+    try:
+        sock.settimeout(_PROBE_TIMEOUT_S)
+        sock.bind((0, 0))
+        base = (os.getpid() & 0xFFFF) << 16
+        seqs = {base + i + 1: fam for i, fam in enumerate(families)}
+        for seq, fam in seqs.items():
+            sock.send(_table_request(seq, S.NFPROTO[fam], table))
+        answers: dict = {}
+        while not all(seq in answers for seq in seqs):
+            _table_answers(sock.recv(65536), answers)
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    results = [answers.get(seq) for seq in seqs]
+    if any(r is True for r in results):
+        return True
+    if all(r is False for r in results):
+        return False
     return None
 
 
@@ -151,7 +222,11 @@ class AcceptModeFirewall:
         return frozenset(a for f in self._fams.values() for a in f.counts)
 
     async def cleanup_stale(self) -> Optional[str]:
-        """Delete our tables if a crashed run left them (None: done or nothing there)."""
+        """Delete our tables if a crashed run left them (None: done or nothing there).
+        Issue 6 (start-up): one raw netlink query first (tables_present); only when
+        a table is there, or the query cannot tell, do pyroute2's sockets open."""
+        if tables_present(self.table, tuple(self._fams)) is False:
+            return None
         async with self._lock:
             errors = []
             for fam in self._fams.values():

@@ -13,7 +13,7 @@ uses.
 
 import errno
 
-from pyroute2 import AsyncIPRoute
+from pyroute2.iproute.linux import AsyncIPRoute      # not the package: its __init__ loads all of pyroute2
 from pyroute2.netlink.core import CoreDatagramProtocol
 
 # asyncio's datagram transport reads up to 256 KiB per datagram; a netlink
