@@ -40,7 +40,9 @@ Python API (the engine uses it through fastvrrp.daemon.fastpath_bridge)
     fp.timer_deadline(index, kind); fp.armed_deadline(index, kind)
     fp.send_advert(index, priority, now_ns=None); fp.flush()
     fp.on_readable(sid)                # loop.add_reader(fd, fp.on_readable, sid)
-    fp.tick(now_ns=None) -> next deadline or None   # drain, expire, settle, flush
+    fp.tick(now_ns=None, max_escalations=None) -> next deadline or None
+                                      # drain, expire, settle, flush (at most
+                                      # max_escalations timer escalations)
     fp.drain(now_ns=None); fp.next_deadline(); FastPath.clock()
     fp.inject(sid, packet, now_ns=None, *, src=None, dst=None, hop_limit=255)
     fp.take_settled(index) -> (last rx settle ns | None, last tx settle ns | None)
@@ -55,9 +57,11 @@ only the first of each reason per slot is escalated until the slot's state or
 master changes, every one is counted here) or ESCALATE_TIMER (arg: the timer
 kind code).  `now_ns` is the event's time: a received packet's is the time of
 the receive (or tick); an expired timer's is its deadline when handled within
-`late_slack_ns` of it (default: one wheel tick), else the handling time.  So
-a Master re-arms at deadline + Advertisement_Interval, with no drift from
-wake-up latency, and after a stall it does not burst to catch up.
+`late_slack_ns` of it (default: one wheel tick) and within half the slot's
+advert interval, else the handling time.  So a Master re-arms at deadline +
+Advertisement_Interval, with no drift from wake-up latency, and after a stall
+it does not burst to catch up; a larger slack keeps the phases of a burst
+of transitions handled late (issue 6: the engine's takeover).
 
 Timers: kinds 0..7 per slot; 0 is Master_Down_Timer, 1 is Adver_Timer, the
 others are opaque to C (always escalated).  One wheel (fastvrrp._wheel) holds
@@ -1419,7 +1423,9 @@ cdef class FastPath:
         s.handle[kind] = 0
         self.c_expiries += 1
         d = s.deadline[kind]
-        t = d if now - d < self.late_slack else now
+        # handled at its deadline when late by less than the slack (and than
+        # half the slot's advert interval: a master never bursts to catch up)
+        t = d if (now - d < self.late_slack and now - d < s.advert_int_ns // 2) else now
         # Case (b): RFC 5798 §6.4.3 Adver_Timer fires: send an ADVERTISEMENT, reset the timer.
         if kind == FP_TIMER_ADVER and s.state == FP_STATE_MASTER and (s.flags & FP_F_TX_SETTLE):
             self._queue(idx, s.effective, t)
@@ -1432,16 +1438,26 @@ cdef class FastPath:
             return
         self._call(idx, FP_ESC_TIMER, t, kind)
 
-    cdef void _run_timers(self, int64_t now) noexcept:
-        cdef Py_ssize_t n, i
+    cdef void _run_timers(self, int64_t now, int64_t budget) noexcept:
+        """Expire the due timers; with budget >= 0, stop once `budget` of them
+        escalated into Python (the rest stay due, in order, for the next call)."""
+        cdef Py_ssize_t n, i, take
         cdef int rounds = 0
         cdef int64_t d
+        cdef uint64_t start = self.c_escalations
         while rounds < 64:
             d = wheel_next_deadline(self.core)
             if d < 0 or d > now:
                 break
+            take = FP_EXPIRED
+            if budget >= 0:
+                # every expiry escalates at most once: never take more than is left
+                if <int64_t>(self.c_escalations - start) >= budget:
+                    break
+                if budget - <int64_t>(self.c_escalations - start) < take:
+                    take = <Py_ssize_t>(budget - <int64_t>(self.c_escalations - start))
             rounds += 1
-            n = wheel_advance(self.core, now, self.expired, FP_EXPIRED)
+            n = wheel_advance(self.core, now, self.expired, take)
             for i in range(n):
                 self._expire(self.expired[i], now)
 
@@ -1459,17 +1475,23 @@ cdef class FastPath:
         self._raise_pending()
         return 0
 
-    def tick(self, now_ns=None):
+    def tick(self, now_ns=None, max_escalations=None):
         """Drain every receive socket, expire the due timers (settling or
-        escalating each), flush the send queues; returns the next deadline."""
+        escalating each), flush the send queues; returns the next deadline.
+        `max_escalations`: stop expiring once that many timers escalated into
+        Python (the others stay due: the next deadline is then <= now), so a
+        burst of transitions leaves the loop to other work between calls."""
         cdef int64_t now
         cdef int64_t d
+        cdef int64_t budget = -1
+        if max_escalations is not None:
+            budget = _int_arg(max_escalations, "max_escalations", 1, 0x7FFFFFFF)
         self._enter("tick")
         try:
             now = self._now_arg(now_ns)
             self.c_ticks += 1
             self._drain_all(now)
-            self._run_timers(now)
+            self._run_timers(now, budget)
         finally:
             self._leave()
         d = wheel_next_deadline(self.core)

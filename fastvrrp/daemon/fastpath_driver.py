@@ -14,7 +14,61 @@ the traffic is light and drained on the tick while it is heavy (DESIGN.md
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
+
+# The engine's fast-path late slack: a timer handled up to this late (and up
+# to half its instance's advert interval) is handled at its deadline.  A
+# burst of transitions that takes tens of ms to run then keeps the instances'
+# phases (a new master's Adver_Timer is armed from its Master_Down_Timer's
+# deadline, not from when its turn came), so the next failover finds the
+# adverts still spread (issue 6).
+LATE_SLACK_NS = 50_000_000
+
+# Fewer instances than this with one advert interval start together, as in
+# keepalived; from this many on their Startups are spread (startup_phases).
+SPREAD_MIN_INSTANCES = 32
+
+
+def startup_phases(intervals_ns: Sequence[int], *, minimum: int = SPREAD_MIN_INSTANCES) -> list:
+    """Start offsets (ns) that spread instances over one advert interval.
+
+    intervals_ns: each instance's advertisement interval, in start order.
+    The k-th of the n instances sharing an interval I starts k*I//n after the
+    first, when n >= `minimum` (else all at 0): a master's adverts then leave
+    spread over the interval instead of all in one wheel tick, and when that
+    master dies its backups' Master_Down_Timers (RFC 5798 §6.4.2) expire
+    spread over one interval, as behind a keepalived master, instead of all
+    in one tick (issue 6: 1000 transitions queued behind each other).
+    """
+    if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 1:
+        raise ValueError("minimum must be an int >= 1, got %r" % (minimum,))
+    counts: dict = {}
+    for interval in intervals_ns:
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0:
+            raise ValueError("an advert interval must be a positive int of ns, got %r"
+                             % (interval,))
+        counts[interval] = counts.get(interval, 0) + 1
+    seen: dict = {}
+    out = []
+    for interval in intervals_ns:
+        n = counts[interval]
+        k = seen.get(interval, 0)
+        seen[interval] = k + 1
+        out.append(k * interval // n if n >= minimum else 0)
+    return out
+
+
+def startup_time(at_ns: int, now_ns: int, interval_ns: int) -> int:
+    """The time a spread Startup planned for `at_ns` is handled at, when its
+    loop callback runs at `now_ns`: the planned time while the loop is less
+    than one advert interval late (a start-up whose Startups cost more than
+    the spread allows keeps its phases; RFC 5798 §6.4.1 Master_Down_Timer then
+    still runs at least Master_Down_Interval - Advertisement_Interval from
+    now, so a live master's next advert comes first), else `now_ns`."""
+    for name, value in (("at_ns", at_ns), ("now_ns", now_ns), ("interval_ns", interval_ns)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError("%s must be a non-negative int of ns, got %r" % (name, value))
+    return at_ns if now_ns - at_ns < interval_ns else now_ns
 
 
 class FastPathDriver:
@@ -27,6 +81,14 @@ class FastPathDriver:
     `poll_ns`, default one wheel tick, with the readers removed) and
     `idle_packets_per_s` (back to readiness callbacks).
 
+    `escalation_budget` (None: unlimited): at most that many timer expiries
+    escalate into Python per tick call; the timers left due run on the next
+    loop turn, after the loop's other work (a burst of transitions in slices,
+    each slice's machines on the clock of its own slice).  The engine does not
+    use it yet: with 8, a 1000-instance takeover got its first VIP up sooner
+    but its last later (each slice pays a loop turn's fixed costs, and the
+    burst's log lines are no longer deferred: AfterBatch counts per turn).
+
     A loop timer that fires up to one tick early (libuv's millisecond
     timers) is treated as on time: the tick runs at the deadline it was armed
     for, never at a time before it.
@@ -34,7 +96,14 @@ class FastPathDriver:
 
     def __init__(self, fastpath, loop, *, bridge=None,
                  poll_ns: Optional[int] = None, window_ns: int = 100_000_000,
-                 busy_wakeups_per_s: int = 2000, idle_packets_per_s: int = 1000):
+                 busy_wakeups_per_s: int = 2000, idle_packets_per_s: int = 1000,
+                 escalation_budget: Optional[int] = None):
+        if escalation_budget is not None and (not isinstance(escalation_budget, int)
+                                              or isinstance(escalation_budget, bool)
+                                              or escalation_budget < 1):
+            raise ValueError("escalation_budget must be an int >= 1 or None, got %r"
+                             % (escalation_budget,))
+        self.escalation_budget = escalation_budget
         self.fp = fastpath
         self.loop = loop
         self.poll_ns = int(poll_ns if poll_ns is not None else fastpath.tick_ns)
@@ -129,9 +198,12 @@ class FastPathDriver:
         if self._target is not None and now < self._target:
             now = self._target             # an early loop timer is on time
         try:
-            self.fp.tick(now)
+            if self.escalation_budget is None:
+                self.fp.tick(now)
+            else:
+                self.fp.tick(now, self.escalation_budget)
         finally:
-            self._arm(now)
+            self._arm(now)      # timers left due (budget spent): at once, after other work
 
     def _check_mode(self) -> None:
         if not self.running:
@@ -155,4 +227,5 @@ class FastPathDriver:
         self._mode_handle = self.loop.call_later(self.window_ns / 1e9, self._check_mode)
 
 
-__all__ = ["FastPathDriver"]
+__all__ = ["LATE_SLACK_NS", "SPREAD_MIN_INSTANCES", "FastPathDriver", "startup_phases",
+           "startup_time"]

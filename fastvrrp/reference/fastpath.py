@@ -617,15 +617,25 @@ class SlowPath:
         slot.handle[kind] = 0
         self._g["timer_expiries"] += 1
         deadline = slot.deadline[kind]
-        t = deadline if now - deadline < self._late_slack else now
+        late = now - deadline
+        t = (deadline if late < self._late_slack and late < slot.advert_int_cs * 5_000_000
+             else now)
         self._call(index, ESCALATE_TIMER, t, kind)
 
-    def _run_timers(self, now):
+    def _run_timers(self, now, budget=None):
+        start = self._g["python_escalations"]
         for _round in range(64):
             nd = self._wheel.next_deadline()
             if nd is None or nd > now:
                 break
-            for payload in self._wheel.advance(now, 1024):
+            take = 1024
+            if budget is not None:
+                # every expiry escalates at most once: never take more than is left
+                left = budget - (self._g["python_escalations"] - start)
+                if left <= 0:
+                    break
+                take = min(take, left)
+            for payload in self._wheel.advance(now, take):
                 self._expire(payload, now)
 
     # ------------------------------------------------------------ driving
@@ -640,13 +650,15 @@ class SlowPath:
         self._flush_all()
         self._raise_pending()
 
-    def tick(self, now_ns=None):
+    def tick(self, now_ns=None, max_escalations=None):
+        if max_escalations is not None:
+            _int_arg(max_escalations, "max_escalations", 1, 0x7FFFFFFF)
         self._enter("tick")
         try:
             now = self._now_arg(now_ns)
             self._g["ticks"] += 1
             self._drain_all(now)
-            self._run_timers(now)
+            self._run_timers(now, max_escalations)
         finally:
             self._leave()
         return self._wheel.next_deadline()
