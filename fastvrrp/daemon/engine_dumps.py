@@ -276,19 +276,33 @@ def write_json(fp: TextIO, views) -> None:
     fp.write("\n")
 
 
-DUMP_CHUNK = 64       # instances read between two turns of the event loop
+DUMP_CHUNK = 16       # instances read between two turns of the event loop (~2-3 ms at 1000)
 
 
 async def render(kind: str, items, view_of: Callable, *, config=None, scripts=(),
-                 fastpath_stats: Optional[dict] = None, chunk: int = DUMP_CHUNK) -> str:
+                 fastpath_stats: Optional[dict] = None, chunk: int = DUMP_CHUNK,
+                 counters_of: Optional[Callable] = None) -> str:
     """The text of dump `kind` ("data", "stats" or "json") over `items`, each
     made a view by `view_of` `chunk` at a time, the event loop turning in
     between: with thousands of instances at centisecond intervals, a dump read
     in one go would hold the loop (and the fast path's adverts) longer than a
     Master_Down_Interval.  Each view is a consistent snapshot of its instance;
-    instances read in different chunks may be a few milliseconds apart."""
+    instances read in different chunks may be a few milliseconds apart.
+
+    With `counters_of(item)`, every item's counters are read first, all at
+    one instant (no turn of the loop in between: plain reads of the fast
+    path's slots, about 2 ms for 1,000 instances), and handed to
+    `view_of(item, counters)`: the counters of a dump then describe one
+    moment of the wire, as keepalived's do (issue 6: counters equal what
+    the sniffer saw).  Only the rest of each view is read chunk by chunk."""
     if kind not in ("data", "stats", "json"):
         raise ValueError("unknown dump kind %r" % (kind,))
+    if counters_of is not None:
+        items = list(items)
+        counts = [counters_of(item) for item in items]
+        pairs = list(zip(items, counts))
+        return await render(kind, pairs, lambda pair: view_of(*pair), config=config,
+                            scripts=scripts, fastpath_stats=fastpath_stats, chunk=chunk)
     out = io.StringIO()
     if kind == "data":
         write_data_head(out, config)

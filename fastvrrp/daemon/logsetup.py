@@ -30,7 +30,13 @@ stderr captured):
 A syslog that is slow never holds back the event loop: lines are queued
 and a thread sends them, blocking as glibc does; a missing socket or a
 backlog past 10000 lines drops lines, and the number dropped is logged once
-syslog takes lines again.  The test-only environment variable
+syslog takes lines again.  A socket that cannot be reached is retried with
+an exponential back-off (0.1 s doubling to 60 s, one warning per outage);
+meanwhile a line costs the caller one stat() of the socket path and nothing
+else: no formatting, no thread woken (issue 6: with no /dev/log, two failed
+connects per line in the sender thread took the GIL from the event loop and
+a burst's deferred lines drained at 2-5 per 2 ms).  A socket that appears or
+is replaced (syslogd restarted) ends the back-off at once.  The test-only environment variable
 FASTVRRP_TEST_SYSLOG names another socket than /dev/log.
 """
 
@@ -114,6 +120,16 @@ class FileFormatter(logging.Formatter):
 _SYSLOG_HANDLERS: "weakref.WeakSet[SyslogHandler]" = weakref.WeakSet()
 
 
+def _stat_key(path: str):
+    """What identifies the socket file now (None: missing); a change means a
+    (re)started syslogd."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_ctime_ns)
+
+
 def _after_fork_in_child() -> None:
     for handler in list(_SYSLOG_HANDLERS):
         handler._new_sender()
@@ -136,6 +152,8 @@ class SyslogHandler(logging.Handler):
     MAX_LINE = 8192
     BACKLOG = 10000
     SEND_TIMEOUT_S = 5.0
+    BACKOFF_MIN_S = 0.1       # first retry after a failed connect
+    BACKOFF_MAX_S = 60.0      # the back-off doubles up to this
 
     def __init__(self, address: str = SYSLOG_PATH, facility: int = 3,
                  parent_ident: str = PARENT_IDENT, vrrp_ident: str = VRRP_IDENT):
@@ -147,7 +165,12 @@ class SyslogHandler(logging.Handler):
         self.dropped = 0          # lost and not yet reported
         self.dropped_total = 0    # lost since start (never decreases)
         self.sent = 0
+        self.connect_failures = 0  # failed connects since start
+        self.warnings = 0          # "syslog unreachable" warnings logged (one per outage)
         self._sock: Optional[socket.socket] = None
+        self._down_until = 0.0     # monotonic: no connect attempt before this
+        self._down_key = None      # the socket path's stat key when the connect failed
+        self._backoff = 0.0
         self._fmt = logging.Formatter()
         self._new_sender()
         _SYSLOG_HANDLERS.add(self)
@@ -179,7 +202,21 @@ class SyslogHandler(logging.Handler):
         return [(prefix + line).encode("utf-8", "replace")[:self.MAX_LINE]
                 for line in _lines(record, self._fmt)]
 
+    def _in_backoff(self) -> bool:
+        """True while a failed connect's back-off runs and the socket path is
+        unchanged (checked with one stat(): a new syslogd ends the back-off)."""
+        if not self._down_until:
+            return False
+        if time.monotonic() >= self._down_until:
+            return False
+        return _stat_key(self.address) == self._down_key
+
     def emit(self, record: logging.LogRecord) -> None:
+        if self._down_until and self._in_backoff():
+            with self._cond:       # syslog unreachable: count the line, nothing more
+                self.dropped += 1
+                self.dropped_total += 1
+            return
         try:
             data = self.datagrams(record)
         except Exception:   # a bad format string must not take the daemon down
@@ -208,23 +245,43 @@ class SyslogHandler(logging.Handler):
                     self._cond.wait()
                 if not self._queue:
                     return
-                datagram = self._queue.popleft()
-                dropped = self.dropped
+                # everything queued at once: one wake-up per batch, not per line
+                batch, self._queue = self._queue, collections.deque()
                 self._busy = True
             try:
-                if dropped and self._deliver(self._note(dropped)):
-                    with self._cond:
-                        self.dropped -= dropped
-                if self._deliver(datagram):
-                    self.sent += 1
-                else:
-                    with self._cond:
-                        self.dropped += 1
-                        self.dropped_total += 1
+                self._send_batch(batch)
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+
+    def _send_batch(self, batch: collections.deque) -> None:
+        while batch:
+            if self._sock is None and self._in_backoff():
+                lost = len(batch)      # still unreachable: no connect per line
+                batch.clear()
+                with self._cond:
+                    self.dropped += lost
+                    self.dropped_total += lost
+                return
+            datagram = batch.popleft()
+            with self._cond:
+                dropped = self.dropped
+            ok = None
+            if dropped:
+                if self._deliver(self._note(dropped)):
+                    with self._cond:
+                        self.dropped -= dropped
+                elif self._sock is None:
+                    ok = False         # the note found syslog unreachable: no second connect
+            if ok is None:
+                ok = self._deliver(datagram)
+            if ok:
+                self.sent += 1
+            else:
+                with self._cond:
+                    self.dropped += 1
+                    self.dropped_total += 1
 
     def _note(self, dropped: int) -> bytes:
         return (self.prefix(4, self.vrrp_ident, time.time(), os.getpid())
@@ -248,15 +305,35 @@ class SyslogHandler(logging.Handler):
         return False
 
     def _connect(self) -> bool:
+        if self._in_backoff():
+            return False
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         try:
             sock.connect(self.address)
-        except OSError:
+        except OSError as exc:
             sock.close()
+            self._connect_failed(exc)
             return False
         sock.settimeout(self.SEND_TIMEOUT_S)
         self._sock = sock
+        self._down_until = 0.0
+        self._backoff = 0.0
         return True
+
+    def _connect_failed(self, exc: OSError) -> None:
+        """Back off (exponentially) before the next connect; warn once per outage."""
+        self.connect_failures += 1
+        first = not self._backoff
+        self._backoff = min(self.BACKOFF_MAX_S, max(self.BACKOFF_MIN_S, self._backoff * 2))
+        self._down_key = _stat_key(self.address)
+        self._down_until = time.monotonic() + self._backoff
+        if first:
+            self.warnings += 1
+            # through the other handlers (console, file); this one counts it as dropped
+            logging.getLogger(__name__).warning(
+                "cannot reach the syslog socket %s (%s): log lines to syslog are dropped "
+                "and counted, retrying with back-off", self.address,
+                exc.strerror or exc)
 
     def _close_socket(self) -> None:
         if self._sock is not None:
