@@ -52,6 +52,14 @@ EFFECTS: dict = {
     (T, "instance"): ("daemon/process.py", "instance_name", "pid file and log names"),
     # global_defs
     (G, "router_id"): ("daemon/engine_dumps.py", "router_id", "state dumps"),
+    (G, "vrrp_rt_priority"): ("daemon/sched.py", "vrrp_rt_priority",
+                              "SCHED_RR for the daemon's threads, not its scripts"),
+    (G, "vrrp_priority"): ("daemon/sched.py", "vrrp_priority", "nice value of the daemon"),
+    (G, "vrrp_rlimit_rttime"): ("daemon/sched.py", "vrrp_rlimit_rttime", "RLIMIT_RTTIME"),
+    (G, "vrrp_rlimit_rtime"): ("daemon/sched.py", "vrrp_rlimit_rtime",
+                               "old name of vrrp_rlimit_rttime"),
+    (G, "vrrp_no_swap"): ("daemon/sched.py", "vrrp_no_swap", "memory locked (mlockall)"),
+    (G, "vrrp_cpu_affinity"): ("daemon/sched.py", "vrrp_cpu_affinity", "CPUs of the daemon"),
     (G, "vrrp_mcast_group4"): ("config/instance.py", "vrrp_mcast_group4",
                                "default IPv4 group -> VrrpInstance.mcast_dst_ip"),
     (G, "vrrp_mcast_group6"): ("config/instance.py", "vrrp_mcast_group6",
@@ -243,8 +251,8 @@ EFFECTS: dict = {
 # --------------------------------------------------------------------- no effect
 
 _IGN = "keepalived's LVS/SMTP/SNMP/DBus/BFD side: not part of fastvrrp"
-_SCHED = ("process scheduling is not changed: fastvrrp runs as one ordinary process "
-          "(its timing does not depend on realtime priority)")
+_SCHED = ("the priority is not raised automatically when the daemon is delayed; set "
+          "vrrp_rt_priority for a realtime daemon")
 _BUFS = "socket buffer sizes stay the kernel's defaults"
 _RELOAD = "keepalived's reload machinery; fastvrrp reloads on SIGHUP"
 _NAMES = "fastvrrp is one process; process names are not changed"
@@ -283,12 +291,6 @@ NO_EFFECT: dict = {
     (G, "nftables_counters"): NoEffect("the accept-mode rules carry no counters"),
     (G, "vrrp_owner_ignore_adverts"): NoEffect("keepalived >= 2.3.3 only: an owner processes "
                                                "adverts as in 2.2.7"),
-    (G, "vrrp_priority"): NoEffect(_SCHED, "-5"),
-    (G, "vrrp_no_swap"): NoEffect(_SCHED),
-    (G, "vrrp_rt_priority"): NoEffect(_SCHED, "10"),
-    (G, "vrrp_cpu_affinity"): NoEffect(_SCHED, "0"),
-    (G, "vrrp_rlimit_rttime"): NoEffect(_SCHED, "10000"),
-    (G, "vrrp_rlimit_rtime"): NoEffect(_SCHED, "10000"),
     (G, "max_auto_priority"): NoEffect(_SCHED, "10"),
     (G, "min_auto_priority_delay"): NoEffect(_SCHED, "1000"),
     (G, "vrrp_netlink_cmd_rcv_bufs"): NoEffect(_BUFS, "1000000"),
