@@ -104,6 +104,7 @@ import time
 from typing import Optional, TextIO
 
 from fastvrrp.host.afterbatch import AfterBatch
+from fastvrrp.host.addrspec import IFAPROT_FASTVRRP
 from fastvrrp.host.announce import Announcer
 from fastvrrp.host.events import AddrEvent, LinkEvent, NetlinkEvents, Resync
 from fastvrrp.host.firewall import AcceptModeFirewall
@@ -126,7 +127,8 @@ from .engine_api import EngineStartError
 from .engine_sources import NO_SOURCE, SourceWatcher
 from .engine_tracking import Tracking
 from .fastpath_bridge import FastPathBridge, FastPathDriver
-from .instance import InstanceRuntime
+from .fastpath_driver import LATE_SLACK_NS, startup_phases, startup_time
+from .instance import InstanceRuntime, drain_all
 from .notify import NotifyError, notifier_from_config
 from .sockets import SocketPool, SocketSetupError
 
@@ -138,6 +140,7 @@ HOST_DRAIN_TIMEOUT_S = 5.0                          # stop: netlink work still q
 SOCKET_FAULT = "vrrp socket"                        # FAULT reason: a socket cannot be opened
 NO_PEER = "no unicast peers"                        # FAULT reason: unicast_fault_no_peer
 _PLACEHOLDER_SRC = {4: "0.0.0.0", 6: "::"}
+STATUS_COALESCE_S = 0.05                            # the systemd status line, at most this often
 
 
 def _settle_memory():
@@ -146,12 +149,41 @@ def _settle_memory():
     is frozen out of the collector's way: the later garbage (netlink replies
     of the VIP adds) is collected while young, its memory reused instead of
     piling up until a full collection of everything."""
+    global _THAWED_THRESHOLD
     gc.collect()
     gc.freeze()
     # What is left to scan is young: a full collection costs little now, so let
     # one follow every middle-generation collection (default: every tenth).
-    gen0, gen1, _gen2 = gc.get_threshold()
+    if _THAWED_THRESHOLD is None:
+        _THAWED_THRESHOLD = gc.get_threshold()
+    gen0, gen1, _gen2 = _THAWED_THRESHOLD
     gc.set_threshold(gen0, gen1, 1)
+
+
+_THAWED_THRESHOLD = None
+
+
+def _thaw_memory():
+    """Undo _settle_memory (a reload or a stop lets go of what start-up built)."""
+    global _THAWED_THRESHOLD
+    gc.unfreeze()
+    if _THAWED_THRESHOLD is not None:
+        gc.set_threshold(*_THAWED_THRESHOLD)
+        _THAWED_THRESHOLD = None
+
+
+_SOURCES: dict = {}
+
+
+def _source_address(text):
+    """ipaddress.ip_address of a source address text, parsed once per address
+    (the instances of an interface share their source)."""
+    address = _SOURCES.get(text)
+    if address is None:
+        address = ipaddress.ip_address(text)
+        if len(_SOURCES) < 4096:
+            _SOURCES[text] = address
+    return address
 
 
 def _default_user(config):
@@ -189,6 +221,7 @@ class Engine:
         self._interfaces: dict = {}          # ifname -> LinkInfo
         # one lookup shared by every runtime (not a closure each: issue 6)
         self._interface_of = lambda name: self._interfaces.get(name)
+        self._drops_vips = self._needs_firewall   # shared by every runtime (issue 6 memory)
         self._runtimes: dict[int, InstanceRuntime] = {}     # slot index -> runtime
         self._by_name: dict[str, InstanceRuntime] = {}      # the current runtime of a name
         self._free: list[int] = []
@@ -235,12 +268,13 @@ class Engine:
         # the VMACs first: their creation (down, marked, up) is not news for the
         # trackers, which read the links after the subscription opens
         await self._start_vmacs(plans)
-        self.events = NetlinkEvents()
+        # our own VIPs' notifications are dropped undecoded (a VIP is never a source)
+        self.events = NetlinkEvents(skip_proto=IFAPROT_FASTVRRP)
         await self.events.open()                         # before any dump: nothing missed
         await self._cleanup_stale(plans)
         await self._cleanup_stale_firewall(plans)
         await self._start_statics(static_specs)
-        self.runner = ScriptRunner(loop)
+        self.runner = ScriptRunner(loop, spawn_thread=True)   # forks off the loop (issue 6)
         self.tracking = Tracking(self.runner, emit=self._tracker_event)
         await self.tracking.apply(config, vetted, plans)
         self.notifier = notifier_from_config(config, self.runner, default_user=default_user)
@@ -258,10 +292,38 @@ class Engine:
         self._events_task = loop.create_task(self._consume_events())
         self.tracking.start()
         self._started = True
-        _settle_memory()
+        self._settle_after_start(plans)
         log.info("VRRP engine running %d instance(s) on the %s fast path", len(runtimes),
                  type(self.fp).__name__)
         self._status_soon()
+
+    # the process shell starts with the cyclic GC off (issue 6: ~250 ms of
+    # collections over a 1000-instance start); the engine turns it back on
+    settles_gc = True
+    SETTLE_MAX_WAIT_S = 5.0
+
+    def _settle_after_start(self, plans) -> None:
+        """Issue 6 (start-up): _settle_memory's full collection (tens of ms at 1000
+        instances) waits until the start-up transitions (the first Master_Down_Interval,
+        RFC 5798 §6.4.2, plus a spread start's interval) have put their VIPs up and
+        the host work is done; then the GC runs again."""
+        adv_s = max((p.params.advert_int_cs for p in plans), default=100) / 100
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.SETTLE_MAX_WAIT_S
+        loop.call_at(min(loop.time() + 4 * adv_s + 0.05, deadline), self._settle_when_quiet,
+                     deadline)
+
+    def _settle_when_quiet(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        if not self._stopped and (self._host_busy() or self.after.pending) \
+                and loop.time() < deadline:
+            loop.call_later(0.02, self._settle_when_quiet, deadline)
+            return
+        if self._stopped:
+            return      # a stop came first: no collection before its VIP removal (the
+            # process shell turns the GC on again when it is done)
+        _settle_memory()
+        gc.enable()
 
     def _warn_unsupported(self, config) -> None:
         """Nothing left to warn about at the engine level (plans carry their own)."""
@@ -407,7 +469,7 @@ class Engine:
     def _make_fastpath(self, loop) -> None:
         if os.environ.get(FASTPATH_ENV) == "slow":
             from fastvrrp.reference.fastpath import SlowPath
-            self.fp = SlowPath()
+            self.fp = SlowPath(late_slack_ns=LATE_SLACK_NS)
             log.warning("%s=slow: every packet goes through the Python state machine",
                         FASTPATH_ENV)
         else:
@@ -416,7 +478,7 @@ class Engine:
             except ImportError as exc:
                 raise EngineStartError("the compiled fast path is missing (%s): build it with "
                                        "`make build`" % exc) from None
-            self.fp = FastPath()
+            self.fp = FastPath(late_slack_ns=LATE_SLACK_NS)
         self.bridge = FastPathBridge(self.fp, self._on_actions)
         self.driver = FastPathDriver(self.fp, loop, bridge=self.bridge)
 
@@ -471,8 +533,21 @@ class Engine:
         return out
 
     def _params(self, rt):
-        src = ipaddress.ip_address(rt.src) if rt.src else None
-        return dataclasses.replace(rt.plan.params, primary_address=src)
+        params = rt.plan.params
+        src = _source_address(rt.src) if rt.src else None
+        if params.primary_address == src:
+            return params
+        if src is not None and src.version == rt.plan.family and params.primary_address is None:
+            # issue 6 (start-up): the plan's params were validated when made; only the
+            # source address (of the plan's own family) is new: no second validation
+            slots = getattr(type(params), "__slots__", None)
+            if slots:
+                new = object.__new__(type(params))
+                for name in slots:
+                    object.__setattr__(new, name, getattr(params, name))
+                object.__setattr__(new, "primary_address", src)
+                return new
+        return dataclasses.replace(params, primary_address=src)
 
     async def _prepare_runtime(self, plan, after=None, addresses=None) -> InstanceRuntime:
         """Index, interface, source address and sockets of one instance.
@@ -492,7 +567,7 @@ class Engine:
                              release_vips=self.release_vips, garp_interval_s=gap_us / 1e6)
         rt.ifindex = rt.tx_ifindex = link.index if link is not None else None
         rt.firewall = self._accept_mode_firewall()
-        rt.drops_vips = lambda name=plan.name: self._needs_firewall(name)
+        rt.drops_vips = self._drops_vips
         if plan.vmac is not None:
             vm = self._vmac_of(plan)
             if vm is None:
@@ -603,17 +678,36 @@ class Engine:
             self.bridge.deliver(rt.index, FaultSet(NO_PEER))
 
     def _start_runtimes(self, runtimes, delay_ns: int = 0) -> None:
-        """RFC 5798 §6.4.1 Startup: each single instance, each sync group as a whole."""
-        groups = []
+        """RFC 5798 §6.4.1 Startup: each single instance, each sync group as a whole.
+        Many single instances of one advert interval start spread over that
+        interval (fastpath_driver.startup_phases, issue 6)."""
+        groups, singles = [], []
         for rt in runtimes:
             self._initial_events(rt)
             rt.started = True
             if rt.group is None:
-                self.bridge.deliver(rt.index, Startup(delay_ns))
+                singles.append(rt)
             elif rt.group not in groups:
                 groups.append(rt.group)
+        phases = startup_phases([rt.plan.params.advert_int_cs * 10_000_000 for rt in singles])
+        loop = asyncio.get_running_loop()
+        t0 = self._now()
+        for rt, phase in zip(singles, phases):
+            if phase:
+                loop.call_at(loop.time() + phase / 1e9, self._start_later, rt, delay_ns,
+                             t0 + phase)
+            else:
+                self.bridge.deliver(rt.index, Startup(delay_ns))
         for group in groups:
             self._route(group.start(self._now(), delay_ns))
+
+    def _start_later(self, rt, delay_ns: int, at_ns: int) -> None:
+        """A spread Startup (at its planned time while the loop is less than an
+        interval late), unless the instance stopped or was replaced meanwhile."""
+        if (rt.linked and not rt.deleting and not self._stopped
+                and self._runtimes.get(rt.index) is rt):
+            at = startup_time(at_ns, self._now(), rt.plan.params.advert_int_cs * 10_000_000)
+            self.bridge.deliver(rt.index, Startup(delay_ns), at)
 
     def _now(self) -> int:
         return max(time.monotonic_ns(), self.fp.now_ns)
@@ -773,6 +867,11 @@ class Engine:
         Runs synchronously inside fast-path calls: nothing here blocks."""
         rt = self._runtimes.get(index)
         defer = self.after.defer()      # a burst: lines and notifies after the host work
+        if defer and not self.after.pending and gc.isenabled():
+            # issue 6: no collection inside a burst (a full one costs tens of ms);
+            # automatic collection is back once the burst's host work is out
+            gc.disable()
+            self.after.add(gc.enable)
         for action in actions:
             kind = type(action)
             if kind is Log:
@@ -842,7 +941,9 @@ class Engine:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._status_handle = loop.call_soon(self._status)
+        # issue 6: a burst of transitions over many loop turns counts the states
+        # once per STATUS_COALESCE_S, not once per turn (O(N) each)
+        self._status_handle = loop.call_later(STATUS_COALESCE_S, self._status)
 
     def _status(self) -> None:
         self._status_handle = None
@@ -863,7 +964,7 @@ class Engine:
         """SIGHUP: engine_reload.reload (identity diff; unchanged instances keep
         running untouched, changed ones are reconfigured in place where
         keepalived does, the rest restart)."""
-        gc.unfreeze()                  # what the reload lets go of can be collected
+        _thaw_memory()                 # what the reload lets go of can be collected
         try:
             await engine_reload.reload(self, new_config)
         finally:
@@ -920,7 +1021,6 @@ class Engine:
         if self._stopped:
             return
         self._stopped = True
-        gc.unfreeze()
         stopping_trackers = None
         if self.tracking is not None:
             stopping_trackers = asyncio.ensure_future(self.tracking.stop())
@@ -943,6 +1043,9 @@ class Engine:
         for group in groups:
             self._route(group.stop(self._now()))
         await self._drain_hosts(runtimes)
+        # issue 6: thawed once the VIPs are gone, so that no collection over
+        # everything start-up built runs between SIGTERM and the VIP removal
+        _thaw_memory()
         for task in list(self._retiring):
             await asyncio.wait((task,))
         if stopping_trackers is not None:
@@ -976,11 +1079,13 @@ class Engine:
         rt.state = State.STOP
 
     async def _drain_hosts(self, runtimes) -> None:
-        waits = [rt.queue.drain() for rt in runtimes]
-        if not waits:
+        if not runtimes:
             return
         try:
-            await asyncio.wait_for(asyncio.gather(*waits), HOST_DRAIN_TIMEOUT_S)
+            # one waiter for every queue (issue 6: not a task per instance ahead of
+            # the VIP removal batch)
+            await asyncio.wait_for(drain_all([rt.queue for rt in runtimes]),
+                                   HOST_DRAIN_TIMEOUT_S)
         except asyncio.TimeoutError:
             log.warning("VIP removal still pending after %g s at stop", HOST_DRAIN_TIMEOUT_S)
             for rt in runtimes:
@@ -1023,10 +1128,11 @@ class Engine:
     def _sorted_runtimes(self) -> list:
         return sorted(self._runtimes.values(), key=lambda r: r.index)
 
-    def _view(self, rt) -> engine_dumps.InstanceView:
+    def _view(self, rt, counters=None) -> engine_dumps.InstanceView:
         if rt.linked:
             machine = self.bridge.machine(rt.index)
-            counters = self.bridge.counters(rt.index)
+            if counters is None:
+                counters = self.bridge.counters(rt.index)
         else:
             machine, counters = None, dict(rt.last_counters or {})
         base = self._counter_base.get(rt.name)
@@ -1053,7 +1159,9 @@ class Engine:
         text = await engine_dumps.render(
             "stats" if kind == "stats_clear" else kind, runtimes, self._view,
             config=self.config, scripts=scripts,
-            fastpath_stats=self.fp.stats() if self.fp is not None else None)
+            fastpath_stats=self.fp.stats() if self.fp is not None else None,
+            # every counter at one instant (issue 6), the rest chunk by chunk
+            counters_of=lambda rt: self.bridge.counters(rt.index) if rt.linked else None)
         if kind == "stats_clear":
             self._clear_counters()
         return text

@@ -51,6 +51,11 @@ log = logging.getLogger("fastvrrp.daemon.instance")
 Job = Callable[[], Awaitable]
 
 
+def _never(name: str) -> bool:
+    """The default `drops_vips(name)`: one function for every runtime (issue 6)."""
+    return False
+
+
 class QuietCollector:
     """Issue 6 (memory): pyroute2's netlink replies are reference cycles, freed
     only by a full garbage collection; after a burst of host work (thousands
@@ -150,6 +155,17 @@ class HostQueue:
             self._task.cancel()
 
 
+async def drain_all(queues) -> None:
+    """Wait until every HostQueue in `queues` has run what was submitted so far
+    (and meanwhile): one asyncio.wait over the running queues' tasks per round,
+    not a waiter per queue (issue 6: a stop drains a thousand queues)."""
+    while True:
+        running = {q._task for q in queues if q._task is not None and not q._task.done()}
+        if not running:
+            return
+        await asyncio.wait(running)
+
+
 class InstanceRuntime:
     """What the engine keeps per running instance (see the module docstring).
 
@@ -182,7 +198,7 @@ class InstanceRuntime:
         self.tx_ifindex: Optional[int] = None   # adverts leave here (a VMAC, or the interface)
         self.vmac = None                        # fastvrrp.host.vmac.Vmac of use_vmac
         self.firewall = None                    # the engine's AcceptModeFirewall (§6.4.3)
-        self.drops_vips: Callable[[], bool] = lambda: False   # no_accept now (reload-aware)
+        self.drops_vips: Callable[[str], bool] = _never   # no_accept now, by name (reload-aware)
         self.queue = HostQueue(plan.name)
         self.vip_specs = plan.all_vips          # where the VIPs go (retarget: a VMAC's name)
         self.ifindex: Optional[int] = None
@@ -229,7 +245,7 @@ class InstanceRuntime:
         if not self.vips_wanted:
             return          # a later RemoveVips already took them back: nothing to add
         if self.firewall is not None:
-            if self.drops_vips():
+            if self.drops_vips(self.name):
                 # RFC 5798 §6.4.3 Accept_Mode False; keepalived: drop rule before the VIPs
                 await self.firewall.hold(self.name, [s.address for s in self.vip_specs])
             else:
