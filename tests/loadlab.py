@@ -414,7 +414,7 @@ def index_range(adverts, t0_ns, t1_ns):
     """Indexes [i0, i1) of the sniffer's columns that hold every entry stamped in
     [t0, t1) (bisected with DISORDER_NS of margin: arrival order is stamp order
     up to softirq delays)."""
-    n = len(adverts.ts)
+    n = len(adverts)
     ts = adverts.ts
     lo, hi = 0, n
     while lo < hi:

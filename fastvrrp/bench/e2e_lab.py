@@ -427,8 +427,8 @@ class AdvertTracker:
 
     def update(self):
         ads = self.sniffer.adverts
-        n = len(ads.ts)
         ts, src, vp = ads.ts, ads.src, ads.vrid_prio
+        n = len(ads)                 # whole rows only: the sniffer thread may be mid-append
         for i in range(self.pos, n):
             if ts[i] >= self.since and src[i] in self.sources and vp[i] & 0xFF:
                 self.pairs.add((src[i], vp[i] >> 8))

@@ -167,7 +167,9 @@ class Adverts:
         self.vrid_prio = array.array("H")   # vrid << 8 | priority
 
     def __len__(self):
-        return len(self.ts)
+        """The adverts whose three columns are all written (the sniffer thread
+        appends one column after the other)."""
+        return min(len(self.ts), len(self.src), len(self.vrid_prio))
 
 
 def _mac(raw):

@@ -81,7 +81,7 @@ class AdvertWindow:
         last = {}
         late = array.array("q")
         count = zero = 0
-        n = len(adverts.ts)
+        n = len(adverts)
         for t, s, vp in zip(adverts.ts[:n], adverts.src[:n], adverts.vrid_prio[:n]):
             if t < t0_ns or t >= t1_ns or s not in sources:
                 continue
@@ -114,7 +114,7 @@ def vrids_seen(adverts, sources, since_ns, *, start=0):
     scanning entries from index `start` (for incremental polling)."""
     sources = frozenset(sources)
     out = {}
-    n = len(adverts.ts)
+    n = len(adverts)
     for i in range(start, n):
         if adverts.ts[i] >= since_ns and adverts.src[i] in sources:
             vp = adverts.vrid_prio[i]
@@ -126,7 +126,7 @@ def last_adverts_before(adverts, sources, t_ns):
     """{(source, VRID): time of its last non-zero-priority advert at or before t_ns}."""
     sources = frozenset(sources)
     out = {}
-    n = len(adverts.ts)
+    n = len(adverts)
     for t, s, vp in zip(adverts.ts[:n], adverts.src[:n], adverts.vrid_prio[:n]):
         if t <= t_ns and s in sources and vp & 0xFF:
             key = (s, vp >> 8)
@@ -139,7 +139,7 @@ def first_zero_priority_after(adverts, sources, t_ns):
     """Time of the first priority-0 advert from `sources` after t_ns, or None."""
     sources = frozenset(sources)
     best = None
-    n = len(adverts.ts)
+    n = len(adverts)
     for t, s, vp in zip(adverts.ts[:n], adverts.src[:n], adverts.vrid_prio[:n]):
         if t > t_ns and s in sources and not vp & 0xFF:
             if best is None or t < best:
