@@ -8,12 +8,14 @@ RFC 5798 §6.4.1 / §6.4.2 (Transition to Master) has a new master announce
 each VIP; keepalived sends `garp_master_repeat` rounds back to back at the
 transition.  When a thousand instances become MASTER in the same
 millisecond (a dead master, issue 6), sending each instance's rounds in turn
-puts the last VIP's first GARP behind 5 x 999 frames.  Every announce()
-made during one loop iteration is sent together on the next one: round 1
-of every instance, then round 2 of every instance, and so on, through
-Announcer.send_rounds (each interface looked up once per round).  No round
-is dropped or added: each instance still sends exactly `repeat` rounds at
-its transition, only interleaved with the other instances'.
+puts the last VIP's first GARP behind 5 x 999 frames.  So each turn of the
+loop sends, through Announcer.send_rounds (each interface looked up once per
+round): first the round 1 of every announce() made since the last turn, then
+the next round of every instance already announcing.  The repeats of one
+transition thus follow on the next turns of the loop (a millisecond or so
+apart instead of back to back), and the first GARP of an instance that
+became MASTER a turn later is never queued behind them.  No round is dropped
+or added: each instance still sends exactly `repeat` rounds.
 
 `live()` is asked before each of an instance's rounds: an instance that left
 MASTER meanwhile sends no more (as keepalived stops its GARP burst).  The
@@ -40,15 +42,16 @@ class GarpBatch:
 
     def __init__(self, announcer):
         self.announcer = announcer
-        self._queue = []
+        self._queue = []            # announce() calls not started
+        self._going = []            # started, rounds left
         self._handle = None
         self.bursts = 0             # flushes that sent something
         self.largest = 0            # most instances in one flush
 
     @property
     def pending(self):
-        """announce() calls queued, not sent yet."""
-        return len(self._queue)
+        """announce() calls with rounds still to send."""
+        return len(self._queue) + len(self._going)
 
     def announce(self, groups, repeat, *, live=None):
         """Queue `repeat` rounds of `groups` ([((ifindex, mac), [vip, ...])]) -> Future
@@ -72,21 +75,24 @@ class GarpBatch:
 
     def _flush(self):
         self._handle = None
-        entries, self._queue = self._queue, []
+        new, self._queue = self._queue, []
+        going, self._going = self._going, []
+        entries = new + going            # every first round, then the repeats
         if not entries:
             return
-        self.bursts += 1
-        self.largest = max(self.largest, len(entries))
+        if new:
+            self.bursts += 1
+            self.largest = max(self.largest, len(new))
+        rounds, sending, done = [], [], []
+        for entry in entries:
+            if entry.live is not None and not entry.live():
+                done.append(entry)           # left MASTER: no more rounds
+                continue
+            entry.rounds += 1
+            rounds.extend(entry.groups)
+            (sending if entry.rounds < entry.repeat else done).append(entry)
         try:
-            for n in range(max(e.repeat for e in entries)):
-                rounds = []
-                for entry in entries:
-                    if n >= entry.repeat or (entry.live is not None and not entry.live()):
-                        continue
-                    entry.rounds += 1
-                    rounds.extend(entry.groups)
-                if not rounds:
-                    break
+            if rounds:
                 self.announcer.send_rounds(rounds)
         except Exception as exc:    # bad arguments: every waiter learns it, nothing raises here
             log.error("gratuitous ARP burst failed: %s", exc)
@@ -94,19 +100,23 @@ class GarpBatch:
                 if not entry.future.done():
                     entry.future.set_exception(exc)
             return
-        for entry in entries:
+        self._going = sending
+        for entry in done:
             if not entry.future.done():
                 entry.future.set_result(entry.rounds)
+        if self._going and self._handle is None:
+            self._handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def close(self):
         """Drop what is queued (its waiters get 0 rounds)."""
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        entries, self._queue = self._queue, []
+        entries, self._queue = self._queue + self._going, []
+        self._going = []
         for entry in entries:
             if not entry.future.done():
-                entry.future.set_result(0)
+                entry.future.set_result(entry.rounds)
 
 
 __all__ = ["GarpBatch"]

@@ -239,6 +239,22 @@ def test_garp_burst_sends_every_first_round_before_any_repeat():
     assert not ann.busy
 
 
+def test_a_later_transitions_first_round_goes_before_earlier_repeats():
+    ann = RecordingAnnouncer()
+
+    async def main():
+        first = ann.announce([((1, MAC), ["10.0.0.1"])], 3)
+        while not ann.calls:                     # the first turn sent its round 1
+            await asyncio.sleep(0)
+        later = ann.announce([((2, MAC), ["10.0.0.2"])], 2)
+        return await asyncio.gather(first, later)
+
+    assert asyncio.run(main()) == [3, 2]
+    assert ann.calls == [[(1, "10.0.0.1")],
+                         [(2, "10.0.0.2"), (1, "10.0.0.1")],
+                         [(2, "10.0.0.2"), (1, "10.0.0.1")]]
+
+
 def test_garp_burst_stops_an_instance_that_left_master():
     ann = RecordingAnnouncer()
     state = {"master": True}
