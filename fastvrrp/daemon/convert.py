@@ -96,6 +96,7 @@ class InstancePlan:
     rules: tuple = ()                    # RuleSpec of virtual_rules, config order
     vmac: object = None                  # VmacSpec of use_vmac (None: no VMAC)
     no_peer_fault: bool = False          # unicast_fault_no_peer without peers: stays in FAULT
+    check_peers: bool = False            # check_unicast_src: unicast adverts from peers only
 
     @property
     def unicast(self) -> bool:
@@ -111,7 +112,7 @@ class InstancePlan:
         return (self.params, self.vips, self.evips, self.auth_type, self.auth_pass,
                 self.configured_src, self.peers, self.group, self.checksum_form, self.ttl,
                 self.rx_key, self.tx_key, self.ifname, self.sync_group, self.routes,
-                self.rules, self.vmac, self.no_peer_fault)
+                self.rules, self.vmac, self.no_peer_fault, self.check_peers)
 
     @property
     def vip_ifname(self) -> Optional[str]:
@@ -266,7 +267,8 @@ def plan_instance(inst, global_defs=None, *, log_detail: bool = False,
         checksum_form=checksum_form_of(inst), ttl=ttl, rx_key=rx_key, tx_key=tx_key,
         trackers=trackers, warnings=tuple(warnings),
         sync_group=inst.sync_group, routes=routes, rules=rules, vmac=vmac,
-        no_peer_fault=bool(inst.unicast_fault_no_peer and not peers))
+        no_peer_fault=bool(inst.unicast_fault_no_peer and not peers),
+        check_peers=bool(peers and inst.check_unicast_src))
 
 
 def _allocator():

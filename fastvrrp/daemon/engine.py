@@ -604,7 +604,7 @@ class Engine:
         self.bridge.add_instance(
             rt.index, machine, rx_socket=rt.rx_sid, tx_socket=rt.tx_sid,
             src=rt.src or _PLACEHOLDER_SRC[plan.family], peers=plan.peers,
-            check_peers=bool(plan.peers), auth_type=plan.auth_type, auth_pass=plan.auth_pass,
+            check_peers=plan.check_peers, auth_type=plan.auth_type, auth_pass=plan.auth_pass,
             group=plan.group, checksum_form=plan.checksum_form, ttl=plan.ttl)
         rt.linked = True
         if plan.name in self._by_name:

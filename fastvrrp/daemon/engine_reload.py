@@ -352,7 +352,7 @@ def reconfigure(engine, rt, new) -> None:
             engine.bridge.reconfigure(
                 rt.index, event, rx_socket=rt.rx_sid, tx_socket=rt.tx_sid,
                 src=rt.src or _PLACEHOLDER_SRC[new.family], peers=new.peers,
-                check_peers=bool(new.peers), auth_type=new.auth_type, auth_pass=new.auth_pass,
+                check_peers=new.check_peers, auth_type=new.auth_type, auth_pass=new.auth_pass,
                 group=new.group, checksum_form=new.checksum_form, ttl=new.ttl)
         except ValueError as exc:
             # the fast path refused the slot: nothing changed in the machine or the slot
@@ -447,7 +447,7 @@ def _rebind_vmac(engine, rt, vm) -> None:
     engine.bridge.reconfigure(
         rt.index, Reconfigure(engine._params(rt)), rx_socket=rt.rx_sid, tx_socket=rt.tx_sid,
         src=rt.src or _PLACEHOLDER_SRC[plan.family], peers=plan.peers,
-        check_peers=bool(plan.peers), auth_type=plan.auth_type, auth_pass=plan.auth_pass,
+        check_peers=plan.check_peers, auth_type=plan.auth_type, auth_pass=plan.auth_pass,
         group=plan.group, checksum_form=plan.checksum_form, ttl=plan.ttl)
     engine._release_socket(old_tx)
     log.info("(%s) now on the re-created VMAC %s (ifindex %d)", rt.name, vm.ifname, vm.ifindex)

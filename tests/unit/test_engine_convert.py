@@ -91,6 +91,18 @@ def test_unicast_binds_to_its_source_and_lists_peers():
     assert plan.identity == (66, "eth0", 4, ipaddress.ip_address("10.0.0.1"))
 
 
+@pytest.mark.parametrize("extra, checked", [
+    ("", False),                                   # keepalived 2.2.7: any source is heard
+    ("    check_unicast_src\n", True),
+    ("    unicast_fault_no_peer\n", False),
+])
+def test_unicast_sources_are_checked_only_when_asked(extra, checked):
+    text = BASE.replace("    advert_int 1\n", "    advert_int 1\n" + extra + "    unicast_peer {\n"
+                        "        10.0.0.2\n    }\n")
+    plan = _plan(text)
+    assert plan.check_peers is checked and not plan.no_peer_fault
+
+
 def test_ipv6_instance_uses_ff02_12():
     text = BASE.replace("""        192.168.16.130
         192.168.16.131/24 dev eth1 brd + label eth1:vip""", "        fd00::100/64").replace(
