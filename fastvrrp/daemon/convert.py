@@ -363,13 +363,15 @@ def vet_scripts(config, default_user=None) -> VettedScripts:
     Scripts nobody tracks are not run (keepalived frees them with a warning).
     What `default_user` reports about the default script user stays in its
     own `messages` (the notifier built with the same one logs them once)."""
-    from fastvrrp.track.security import DefaultScriptUser, Message, Severity, vet_track_script
+    from fastvrrp.track.security import (DefaultScriptUser, Message, ScriptFlags, Severity,
+                                         security_summary, vet_track_script)
     g = config.global_defs
     if default_user is None:
         default_user = DefaultScriptUser(g.script_user, g.script_group,
                                          script_security=g.enable_script_security)
     symlinks = bool(getattr(g, "use_symlink_paths", False) or g.other.get("use_symlink_paths"))
     scripts, dropped, messages = {}, set(), []
+    flags = ScriptFlags(0)
     for name in used_script_names(config):
         vscript = config.scripts.get(name)
         if vscript is None:
@@ -380,6 +382,7 @@ def vet_scripts(config, default_user=None) -> VettedScripts:
         vetted = vet_track_script(name, command.argv, command.user, command.group,
                                   default=default_user, use_symlink_paths=symlinks)
         messages.extend(vetted.messages)
+        flags |= vetted.flags
         if not vetted.usable:
             dropped.add(name)
             continue
@@ -395,6 +398,9 @@ def vet_scripts(config, default_user=None) -> VettedScripts:
         if name not in scripts and name not in dropped:
             messages.append(Message(Severity.WARNING,
                                     "vrrp_script %s is not used by any instance - ignoring" % name))
+    verdict = security_summary(flags, bool(g.enable_script_security))   # keepalived -t exit 6
+    if verdict is not None:
+        messages.append(verdict)
     return VettedScripts(scripts, frozenset(dropped), tuple(messages))
 
 
