@@ -6,8 +6,10 @@
     ...
     driver.stop()
 
-One loop timer (call_at) is armed for the wheel's next deadline, never a
-fixed tick when idle; receive sockets are served by readiness callbacks while
+One timer is armed for the wheel's next deadline, never a fixed tick when
+idle: a CLOCK_MONOTONIC timerfd watched by the loop (timerfd.py: libuv's own
+timers are whole milliseconds, a millisecond of jitter on every advert), or
+the loop's call_at where there is no timerfd; receive sockets are served by readiness callbacks while
 the traffic is light and drained on the tick while it is heavy (DESIGN.md
 "Timers").  The machines' side is the bridge's (fastpath_bridge.py).
 """
@@ -97,7 +99,7 @@ class FastPathDriver:
     def __init__(self, fastpath, loop, *, bridge=None,
                  poll_ns: Optional[int] = None, window_ns: int = 100_000_000,
                  busy_wakeups_per_s: int = 2000, idle_packets_per_s: int = 1000,
-                 escalation_budget: Optional[int] = None):
+                 escalation_budget: Optional[int] = None, precise_timer: bool = True):
         if escalation_budget is not None and (not isinstance(escalation_budget, int)
                                               or isinstance(escalation_budget, bool)
                                               or escalation_budget < 1):
@@ -120,8 +122,17 @@ class FastPathDriver:
         self._target: Optional[int] = None
         self._mode_handle = None
         self._last = (0, 0)
+        self._tfd = None
+        if precise_timer:
+            from .timerfd import timerfd_or_none
+            self._tfd = timerfd_or_none()
         if bridge is not None:
             bridge.timers_changed = self.poke
+
+    @property
+    def precise(self) -> bool:
+        """True: the wheel's deadlines wake the loop through a timerfd (ns)."""
+        return self._tfd is not None
 
     def add_socket(self, sid: int, fd: int) -> None:
         """A receive socket to watch (its readiness, while not polling)."""
@@ -144,6 +155,8 @@ class FastPathDriver:
         st = self.fp.stats(drops=False)
         self._last = (st["rx_wakeups"], st["rx_packets"])
         self._mode_handle = self.loop.call_later(self.window_ns / 1e9, self._check_mode)
+        if self._tfd is not None:
+            self.loop.add_reader(self._tfd.fd, self._on_timerfd)
         self._arm()
 
     def stop(self) -> None:
@@ -158,6 +171,10 @@ class FastPathDriver:
                 handle.cancel()
         self._handle = self._mode_handle = None
         self._target = None
+        if self._tfd is not None:
+            self.loop.remove_reader(self._tfd.fd)
+            self._tfd.close()          # a driver is not restarted; a new one is made
+            self._tfd = None
 
     def poke(self) -> None:
         """A timer may have been armed earlier than the loop timer: re-arm it."""
@@ -182,6 +199,11 @@ class FastPathDriver:
         if self.polling:
             poll = (now if now is not None else self.fp.clock()) + self.poll_ns
             deadline = poll if deadline is None else min(deadline, poll)
+        if self._tfd is not None:
+            if deadline != self._target or self._tfd.armed_ns != (deadline or 0):
+                self._target = deadline
+                self._tfd.arm(deadline or 0)
+            return
         if self._handle is not None:
             if deadline == self._target:
                 return
@@ -191,6 +213,12 @@ class FastPathDriver:
         if deadline is not None:
             delay = (deadline - self.fp.clock()) / 1e9
             self._handle = self.loop.call_at(self.loop.time() + max(delay, 0.0), self._on_timer)
+
+    def _on_timerfd(self) -> None:
+        if not self._tfd.clear():
+            return                         # re-armed since it became readable
+        self._tfd.armed_ns = 0             # expired: the next _arm sets it again
+        self._on_timer()
 
     def _on_timer(self) -> None:
         self._handle = None
