@@ -37,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .forwarding import Forwarding
+from .garpbatch import GarpBatch      # imported now: not on a first takeover's path
 
 log = logging.getLogger("fastvrrp.host")
 
@@ -189,7 +190,6 @@ class Announcer:
         other announce() of this loop iteration, first rounds first (garpbatch.py)
         -> Future of the rounds sent.  Bad arguments raise ValueError here."""
         if self._batch is None:
-            from .garpbatch import GarpBatch
             self._batch = GarpBatch(self)
         return self._batch.announce(groups, repeat, live=live)
 
