@@ -728,13 +728,15 @@ class Engine:
         """VIP changes or GARP rounds not out yet (AfterBatch waits for them)."""
         return bool((self.netlink is not None and self.netlink.busy) or self.announcer.busy)
 
-    def _route(self, routed) -> None:
-        """A sync group's own outputs: its log lines and group notifies."""
+    def _route(self, routed, deferred: bool = False) -> None:
+        """A sync group's own outputs: its log lines and group notifies (queued
+        behind the members' deferred lines, in order; `deferred`: run from that
+        queue now)."""
         for member, action in routed:
             if member is not None:
                 continue            # members' actions went through _on_actions already
-            if self.after.pending and type(action) in (Log, GroupNotify):
-                self.after.add(self._route, ((None, action),))   # after deferred member lines
+            if not deferred and self.after.pending and type(action) in (Log, GroupNotify):
+                self.after.add(self._route, ((None, action),), True)  # after member lines
             elif type(action) is Log:
                 vrrp_log.log(action.level, "%s", action.text)
             elif type(action) is GroupNotify and self.notifier is not None:

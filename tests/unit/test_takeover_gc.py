@@ -78,3 +78,32 @@ def test_collection_off_before_the_burst_stays_off(gc_enabled):
         return gc.isenabled()
 
     assert asyncio.run(main()) is False
+
+
+def test_a_sync_groups_line_runs_in_its_turn_while_member_lines_keep_coming(monkeypatch):
+    """The group's line waits behind the member lines queued before it, and
+    runs in its turn: lines queued after it (a steady stream) do not push it back."""
+    import fastvrrp.daemon.engine as engine_mod
+    config, _ = loads(CONF)
+    engine = Engine(config)
+    order = []
+    monkeypatch.setattr(engine_mod.vrrp_log, "log", lambda level, fmt, text: order.append(text))
+    line = "VRRP_Group(G1) Syncing instances to MASTER state"
+
+    def member(k):
+        order.append("member %d" % k)
+        if k < 30:                              # the stream goes on behind it
+            engine.after.add(member, k + 1)
+
+    async def main():
+        engine.after.add(member, 0)            # a member's line is queued first
+        engine._route([(None, Log(logging.INFO, line))])
+        assert order == []                      # nothing before the member's line
+        for _ in range(2000):
+            if not engine.after.pending:
+                break
+            await asyncio.sleep(0.001)
+
+    asyncio.run(main())
+    assert order.count(line) == 1
+    assert order.index(line) < order.index("member 3"), order[:6]
