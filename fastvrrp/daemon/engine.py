@@ -210,10 +210,7 @@ class Engine:
         self.pool = SocketPool()
         self.announcer = Announcer()
         # a transition burst's log lines and notifies wait for its VIP adds and GARPs
-        # immediate=0: every transition's log lines and notifies run once its
-        # VIP adds and first GARPs are out (a log line costs ~0.5 ms of Python;
-        # three of them delayed a 10 ms-interval takeover's first GARP by 1.5 ms)
-        self.after = AfterBatch(busy=self._host_busy, immediate=0)
+        self.after = AfterBatch(busy=self._host_busy)
         self.runner: Optional[ScriptRunner] = None
         self.notifier = None
         self.tracking: Optional[Tracking] = None
