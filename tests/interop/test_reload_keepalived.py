@@ -14,39 +14,20 @@ whose reload raises its priority above the master's preempts it (RFC 5798
 Lab prefix "fvrl" (this task's fvR1, as Lab names allow).
 """
 
-import os
 import signal
 import time
 
 import pytest
 
 from fastvrrp._packet import parse_ipv4
-from fastvrrp.bench.lab import Lab
 from fastvrrp.bench.waitfor import wait_for
 
-from engine_lab import VrrpPair, config, instance_block, require_keepalived
+from engine_lab import config, instance_block, require_keepalived
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns, pytest.mark.timeout(150)]
 
 VIP1, VIP2, VIP3, VIP4 = "10.0.0.101", "10.0.0.102", "10.0.0.103", "10.0.0.104"
 ADVERT_INT_S = 1.0
-
-
-@pytest.fixture(name="pair")
-def _pair():
-    if os.geteuid() != 0:
-        pytest.skip("network-namespace labs need root")
-    lab = Lab("fvrl")
-    made = None
-    try:
-        links = lab.star(("a", "b"))
-        made = VrrpPair(lab, {node: node_links[0] for node, node_links in links.items()})
-        yield made
-    finally:
-        if made is not None:
-            made.close()
-            print(made.logs())
-        lab.close()
 
 
 def _conf(priority, vips, state="MASTER"):

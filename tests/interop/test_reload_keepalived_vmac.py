@@ -9,14 +9,12 @@ answers ARP with the virtual MAC again.  Lab prefix "fvrl" (this task's
 fvR1, as Lab names allow).
 """
 
-import os
 
 import pytest
 
-from fastvrrp.bench.lab import Lab
 from fastvrrp.bench.waitfor import WaitTimeout, wait_for
 
-from engine_lab import (VrrpPair, arp_ask, config, instance_block, macvlans_in,
+from engine_lab import (arp_ask, config, instance_block, macvlans_in,
                         require_keepalived)
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns, pytest.mark.timeout(150)]
@@ -25,23 +23,6 @@ VIP = "10.0.0.100"
 VRID = 51
 VMAC = "00:00:5e:00:01:%02x" % VRID
 NAME = "vrrp.%d" % VRID
-
-
-@pytest.fixture(name="pair")
-def _pair():
-    if os.geteuid() != 0:
-        pytest.skip("network-namespace labs need root")
-    lab = Lab("fvrl")
-    made = None
-    try:
-        links = lab.star(("a", "b"))
-        made = VrrpPair(lab, {node: node_links[0] for node, node_links in links.items()})
-        yield made
-    finally:
-        if made is not None:
-            made.close()
-            print(made.logs())
-        lab.close()
 
 
 def _answer(pair, address):

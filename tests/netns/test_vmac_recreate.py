@@ -11,15 +11,13 @@ fvR1, as Lab names allow).
 """
 
 import ipaddress
-import os
 import time
 
 import pytest
 
-from fastvrrp.bench.lab import Lab
 from fastvrrp.bench.waitfor import WaitTimeout, wait_for
 
-from engine_lab import VrrpPair, addresses_in, arp_ask, config, instance_block, macvlans_in
+from engine_lab import addresses_in, arp_ask, config, instance_block, macvlans_in
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 
@@ -27,23 +25,6 @@ VIP = "10.0.0.100"
 VRID = 51
 VMAC = "00:00:5e:00:01:%02x" % VRID          # RFC 5798 §7.3
 NAME = "vrrp.%d" % VRID
-
-
-@pytest.fixture(name="pair")
-def _pair():
-    if os.geteuid() != 0:
-        pytest.skip("network-namespace labs need root")
-    lab = Lab("fvrl")
-    made = None
-    try:
-        links = lab.star(("a", "b"))
-        made = VrrpPair(lab, {node: node_links[0] for node, node_links in links.items()})
-        yield made
-    finally:
-        if made is not None:
-            made.close()
-            print(made.logs())
-        lab.close()
 
 
 def _answer(pair, address):
