@@ -612,6 +612,10 @@ class Engine:
         self._by_name[plan.name] = rt
         rt.tracking = self.tracking.add_instance(plan)
         self.sources.add(rt)
+        if rt.source_fault and rt.ifindex is not None:
+            # an address that arrived between the lookup and add() found nobody
+            # watching: look again now (a late interface gets its address next)
+            self.sources.address_event(rt.ifindex)
 
     def _open_sockets(self, rt) -> bool:
         """The instance's receive and send sockets, registered with the fast path.
