@@ -431,8 +431,11 @@ def test_same_vmacs_as_keepalived(lab):
                 view = vmac_view(a.ns, a)
             except KeyError:
                 return None
-            return view if view[1] else None
-        theirs = wait_for(ready, 20, what="keepalived's VMACs with their link-local")
+            # keepalived makes each VMAC, then sets it up (addr_gen_mode first):
+            # compare once both are up and the link-local is there
+            done = view[1] and all(link.get("up") for link in view[0].values())
+            return view if done else None
+        theirs = wait_for(ready, 20, what="keepalived's VMACs up, with their link-local")
     finally:
         ka.stop()
 
