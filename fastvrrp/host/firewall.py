@@ -160,20 +160,12 @@ def _nft_socket_class():
     works on uvloop too (the same fix as nlsocket.IPRoute)."""
     global _NFT_CLASS
     if _NFT_CLASS is None:
-        from pyroute2.netlink.core import CoreDatagramProtocol
         from pyroute2.nftables.main import AsyncNFTables
 
-        from .nlsocket import ReaderTransport
+        from .nlsocket import ReaderEndpoint
 
-        class NFTables(AsyncNFTables):
-            async def setup_endpoint(self):
-                if getattr(self.local, "transport", None) is not None:
-                    return
-                protocol = CoreDatagramProtocol(self.connection_lost, self.enqueue,
-                                                self._error_event, self.status)
-                transport = ReaderTransport(self.event_loop, self.socket, protocol)
-                protocol.connection_made(transport)
-                self.local.transport, self.local.protocol = transport, protocol
+        class NFTables(ReaderEndpoint, AsyncNFTables):
+            pass
 
         _NFT_CLASS = NFTables
     return _NFT_CLASS

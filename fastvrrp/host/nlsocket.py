@@ -62,8 +62,9 @@ class ReaderTransport:
                 pass  # loop already closed, or fd already gone
 
 
-class IPRoute(AsyncIPRoute):
-    """AsyncIPRoute receiving through ReaderTransport (see the module docstring)."""
+class ReaderEndpoint:
+    """Mixin for a pyroute2 async socket class: receive through ReaderTransport
+    (see the module docstring); used by IPRoute and firewall's NFTables."""
 
     async def setup_endpoint(self):
         if getattr(self.local, "transport", None) is not None:
@@ -73,6 +74,10 @@ class IPRoute(AsyncIPRoute):
         transport = ReaderTransport(self.event_loop, self.socket, protocol)
         protocol.connection_made(transport)
         self.local.transport, self.local.protocol = transport, protocol
+
+
+class IPRoute(ReaderEndpoint, AsyncIPRoute):
+    """AsyncIPRoute receiving through ReaderTransport (see the module docstring)."""
 
 
 def error_code(exc):
