@@ -10,7 +10,7 @@ following it.
 import pytest
 
 from fastvrrp.bench.waitfor import WaitTimeout, wait_for
-from engine_lab import (VrrpPair, arp_ask, config, instance_block, macvlans_in,
+from engine_lab import (arp_ask, config, instance_block, macvlans_in,
                         require_keepalived)
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns, pytest.mark.timeout(150)]
@@ -19,14 +19,6 @@ VIP = "10.0.0.100"
 VRID = 51
 VMAC = "00:00:5e:00:01:%02x" % VRID
 
-
-@pytest.fixture
-def pair(star):
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def _conf(priority):

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from engine_lab import (SKEW_SLACK_MS, VrrpPair, config, instance_block, master_down_s, report,
+from engine_lab import (SKEW_SLACK_MS, config, instance_block, master_down_s, report,
                         require_keepalived, skew_time_s)
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns, pytest.mark.timeout(150)]
@@ -52,16 +52,6 @@ def _block(case, links, node, other, priority, **kw):
         priority=priority, version=c["version"], advert_int=("%g" % adv),
         vips=(c["vip"],), auth_pass=c.get("auth_pass"), **extra, **kw))
 
-
-@pytest.fixture
-def pair(star):
-    """The lab's two nodes with an address watch; every daemon's log is printed at
-    teardown (pytest shows it when the test failed)."""
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def _daemons(pair, links, case, kinds, priorities=(HIGH, LOW), **kw):

@@ -11,26 +11,13 @@ import ipaddress
 
 import pytest
 
-from fastvrrp.bench.lab import Lab
 
-from engine_lab import VrrpPair, addresses_in, config, instance_block
+from engine_lab import addresses_in, config, instance_block
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 
 VIP = "10.0.1.100"
 
-
-@pytest.fixture
-def pair():
-    lab = Lab("fvk")                       # this task's namespace prefix
-    try:
-        links = {n: l[0] for n, l in lab.star(("a", "b")).items()}
-        made = VrrpPair(lab, links)
-        yield made
-        made.close()
-        print(made.logs())
-    finally:
-        lab.close()
 
 
 def _conf(dynamic):

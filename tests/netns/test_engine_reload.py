@@ -16,21 +16,13 @@ import time
 
 import pytest
 
-from engine_lab import VrrpPair, config, instance_block
+from engine_lab import config, instance_block
 from fastvrrp.bench.waitfor import wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(90)]
 
 VIP1, VIP2 = "10.0.0.100", "10.0.0.200"
 
-
-@pytest.fixture
-def pair(star):
-    lab, links = star
-    made = VrrpPair(lab, links)
-    yield made
-    made.close()
-    print(made.logs())
 
 
 def _vi1(**kw):

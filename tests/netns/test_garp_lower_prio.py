@@ -14,10 +14,9 @@ import socket
 import pytest
 
 from fastvrrp.bench import netns
-from fastvrrp.bench.lab import Lab
 from fastvrrp.reference import packet as codec
 
-from engine_lab import GARP_FILTER, VrrpPair, announced, config, instance_block
+from engine_lab import GARP_FILTER, announced, config, instance_block
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(120)]
 
@@ -26,18 +25,6 @@ VRID = 62
 REPEAT = 3
 DELAY_S = 1
 
-
-@pytest.fixture
-def pair():
-    lab = Lab("fvk")                       # this task's namespace prefix
-    try:
-        links = {n: l[0] for n, l in lab.star(("a", "b")).items()}
-        made = VrrpPair(lab, links)
-        yield made
-        made.close()
-        print(made.logs())
-    finally:
-        lab.close()
 
 
 def _send_lower_advert(ns, src):
