@@ -139,8 +139,11 @@ def test_deliberate_differences_from_keepalived_2_2_7(tmp_path):
     assert (name, 3, "D2") in k_sequence and ("brace", name, 4) in k_problems
     # keepalived: '$IF D3' with $IF=@main is corrupted (stale line length)
     assert [kw for f, line, kw in k_sequence if line == 6] != ["D3"]
-    # keepalived: a ~SEQ variable named like a multi-line definition reads past its value
-    assert len([1 for f, line, kw in k_sequence if line == 9]) > 2
+    # keepalived: a ~SEQ variable named like a multi-line definition reads past its value.
+    # What it reads is whatever memory follows (nothing in about one run in twenty), so
+    # only the words both readers agree on are checked here.
+    k_line9 = [kw for f, line, kw in k_sequence if line == 9]
+    assert k_line9[0] == "D4_1" and "D4_2" in k_line9
     # keepalived 2.2.7: a '\' at the end of a comment continues the line
     assert (name, 10, "D5\\") in k_sequence
     # the rest is the same
