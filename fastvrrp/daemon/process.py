@@ -491,7 +491,8 @@ def _run_daemon(options: Options, config, notifier: Notifier, report: StartupRep
             log.log(level, "%s", line)
         import uvloop
         shell = Shell(options, config, notifier, report)
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        from .devprofile import profiled
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, profiled():
             code = runner.run(shell.main(factory))
         return code
     except Exception as exc:       # never a traceback on the way out
