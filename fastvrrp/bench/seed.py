@@ -214,9 +214,10 @@ class DaemonCommand:
 KEEPALIVED = DaemonCommand("keepalived", (
     "{keepalived}", "-n", "-l", "-D", "-G", "-P", "-R", "-f", "{config}",
     "-p", "{pid}", "-r", "{vrrp_pid}", "-c", "{checkers_pid}"))
-# keepalived's own command line, which fastvrrp accepts (issue 4, point 1)
+# keepalived's own command line, which fastvrrp accepts (issue 4, point 1); the same
+# logging as keepalived's above (console, detailed, no syslog)
 FASTVRRP = DaemonCommand("fastvrrp", (
-    "{fastvrrp}", "-f", "{config}", "-n", "-l", "-D",
+    "{fastvrrp}", "-f", "{config}", "-n", "-l", "-D", "-G",
     "-p", "{pid}", "-r", "{vrrp_pid}", "-c", "{checkers_pid}"))
 DAEMONS = {"keepalived": KEEPALIVED, "fastvrrp": FASTVRRP}
 
