@@ -97,24 +97,57 @@ def _lines(record: logging.LogRecord, formatter: logging.Formatter) -> list[str]
     return text.split("\n")
 
 
+class _Stamps:
+    """time.strftime(fmt, localtime(second)) per whole second, the last one kept
+    (issue 6: a burst of transitions logs thousands of lines in the same second)."""
+
+    __slots__ = ("fmt", "_second", "_text")
+
+    def __init__(self, fmt: str):
+        self.fmt = fmt
+        self._second = None
+        self._text = ""
+
+    def __call__(self, second: int) -> str:
+        if second != self._second:
+            self._text = time.strftime(self.fmt, time.localtime(second))
+            self._second = second
+        return self._text
+
+
+def _stamped(stamp: str, record: logging.LogRecord, formatter: logging.Formatter) -> str:
+    if record.exc_info or record.stack_info:
+        return "\n".join("%s: %s" % (stamp, line) for line in _lines(record, formatter))
+    text = record.getMessage()
+    if "\n" not in text:
+        return "%s: %s" % (stamp, text)
+    return "\n".join("%s: %s" % (stamp, line) for line in text.split("\n"))
+
+
 class ConsoleFormatter(logging.Formatter):
     """keepalived's console line: `%c: message` (C locale), per line."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._stamps = _Stamps("%a %b %e %H:%M:%S %Y")
+
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%a %b %e %H:%M:%S %Y", time.localtime(record.created))
-        return "\n".join("%s: %s" % (stamp, line) for line in _lines(record, self))
+        return _stamped(self._stamps(int(record.created)), record, self)
 
 
 class FileFormatter(logging.Formatter):
     """keepalived's log file line: `%a %b %d %T.<ns> %Y: message`."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._stamps = _Stamps("%a %b %d %H:%M:%S|%Y")
+
     def format(self, record: logging.LogRecord) -> str:
         # record.created is a float: microseconds are what it really holds
         us = round(record.created * 1_000_000)
-        tm = time.localtime(us // 1_000_000)
-        stamp = "%s.%09d %s" % (time.strftime("%a %b %d %H:%M:%S", tm),
-                                us % 1_000_000 * 1000, time.strftime("%Y", tm))
-        return "\n".join("%s: %s" % (stamp, line) for line in _lines(record, self))
+        clock, year = self._stamps(us // 1_000_000).split("|")
+        stamp = "%s.%09d %s" % (clock, us % 1_000_000 * 1000, year)
+        return _stamped(stamp, record, self)
 
 
 _SYSLOG_HANDLERS: "weakref.WeakSet[SyslogHandler]" = weakref.WeakSet()
