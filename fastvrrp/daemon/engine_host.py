@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
-
-from fastvrrp.host.routespec import Nexthop as HostNexthop
-from fastvrrp.host.routespec import RouteSpec
-from fastvrrp.host.rules import RuleSpec, assign_preferences
-from fastvrrp.host.vmacspec import VmacSpec
+from typing import TYPE_CHECKING, Optional
 
 from .convert import ConvertError, vip_spec
+
+if TYPE_CHECKING:   # issue 6 (start-up): imported where used; most configs have none
+    from fastvrrp.host.routespec import Nexthop as HostNexthop
+    from fastvrrp.host.routespec import RouteSpec
+    from fastvrrp.host.rules import RuleSpec
+    from fastvrrp.host.vmacspec import VmacSpec
 
 _TIME_UNIT = {"rtt": 8, "rttvar": 4, "rto_min": 1}       # kernel units per ms
 _TIME_RX = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(ms|s|sec|secs)?\s*$", re.IGNORECASE)
@@ -76,12 +77,15 @@ def _metrics(route, what: str) -> dict:
 
 
 def _nexthop(hop) -> HostNexthop:
+    from fastvrrp.host.routespec import Nexthop as HostNexthop
     return HostNexthop(via=hop.via, dev=hop.dev,
                        weight=1 if hop.weight is None else hop.weight, onlink=hop.onlink)
 
 
 def route_spec(route, who: str) -> RouteSpec:
     """A model Route (virtual_routes / static_routes line) -> RouteSpec."""
+    from fastvrrp.host.routespec import Nexthop as HostNexthop
+    from fastvrrp.host.routespec import RouteSpec
     what = "%s: route %s" % (who, route.dest)
     if route.vrf is not None:
         raise ConvertError("%s: vrf %s is not supported by fastvrrp" % (what, route.vrf))
@@ -108,6 +112,7 @@ def route_spec(route, who: str) -> RouteSpec:
 
 def rule_spec(rule, who: str) -> RuleSpec:
     """A model Rule (virtual_rules / static_rules line) -> RuleSpec."""
+    from fastvrrp.host.rules import RuleSpec
     kw: dict = {}
     action = rule.action
     if action == "table":
@@ -137,6 +142,7 @@ def rule_spec(rule, who: str) -> RuleSpec:
 
 def rule_specs(rules, who: str, allocator) -> tuple:
     """Rules with keepalived's automatic preferences (one allocator per configuration)."""
+    from fastvrrp.host.rules import assign_preferences
     specs = [rule_spec(r, who) for r in rules]
     try:
         return assign_preferences(specs, allocator, name=who)
@@ -159,13 +165,19 @@ class StaticSpecs:
         return {s.ifname for s in self.addresses}
 
 
-def statics_of(config, allocator) -> StaticSpecs:
+def statics_of(config, allocator=None) -> StaticSpecs:
     """The configuration's static entries; static addresses without `dev` go on
-    global_defs `default_interface` (keepalived)."""
+    global_defs `default_interface` (keepalived).  `allocator`: the
+    configuration's PreferenceAllocator (one is made when static_rules need it)."""
     default_if = getattr(config.global_defs, "default_interface", None)
     addresses = tuple(vip_spec(a, default_if, "static_ipaddress") for a in config.static_addresses)
     routes = tuple(route_spec(r, "static_routes") for r in config.static_routes)
-    rules = rule_specs(config.static_rules, "static_rules", allocator)
+    rules = ()
+    if config.static_rules:
+        if allocator is None:
+            from fastvrrp.host.rules import PreferenceAllocator
+            allocator = PreferenceAllocator()
+        rules = rule_specs(config.static_rules, "static_rules", allocator)
     return StaticSpecs(addresses, routes, rules)
 
 
@@ -176,6 +188,7 @@ def vmac_spec(inst, prefix: Optional[str] = None) -> Optional[VmacSpec]:
         return None
     if inst.interface is None:
         raise ConvertError("vrrp_instance %s: use_vmac needs an interface" % inst.name)
+    from fastvrrp.host.vmacspec import VmacSpec
     kw = {}
     if prefix:
         kw["prefix"] = prefix

@@ -57,6 +57,27 @@ def pick_source(addresses, family: int, exclude) -> Optional[str]:
     return None
 
 
+def candidates(addresses, family: int) -> tuple:
+    """The (address, its text) of `addresses` (AddrInfo, the kernel's order) that
+    may be the source, in order: pick_candidate takes the first not excluded."""
+    out = []
+    for info in addresses:
+        if info.version != family:
+            continue
+        addr = ipaddress.ip_address(info.address)
+        if (not info.secondary) if family == 4 else (addr.is_link_local and info.usable):
+            out.append((addr, str(addr)))
+    return tuple(out)
+
+
+def pick_candidate(found: tuple, exclude) -> Optional[str]:
+    """pick_source over candidates() -> str or None."""
+    for addr, text in found:
+        if addr not in exclude:
+            return text
+    return None
+
+
 class SourceWatcher:
     """See the module docstring."""
 
@@ -81,19 +102,26 @@ class SourceWatcher:
         (a start with many instances on one interface dumps it once)."""
         if not self.dynamic(rt):
             return rt.plan.configured_src
-        key = (rt.ifindex, rt.plan.family)
+        family = rt.plan.family
+        key = (rt.ifindex, family)
         addresses = cache.get(key) if cache is not None else None
         if addresses is None:
             try:
-                addresses = await self.netlink.addresses(rt.ifindex, _AF[rt.plan.family])
+                addresses = await self.netlink.addresses(rt.ifindex, _AF[family])
             except NetlinkQueryError as exc:
                 log.warning("(%s) cannot read the addresses of %s: %s", rt.name, rt.plan.ifname,
                             exc)
                 return None
             self.lookups += 1
-            if cache is not None:
-                cache[key] = addresses
-        return pick_source(addresses, rt.plan.family, self._vips())
+            if cache is None:
+                return pick_source(addresses, family, self._vips())
+            cache[key] = addresses
+        # issue 6 (start-up): the instances of one interface share its parsed candidates
+        ckey = key + ("candidates",)
+        found = cache.get(ckey)
+        if found is None or found[0] is not addresses:
+            found = cache[ckey] = (addresses, candidates(addresses, family))
+        return pick_candidate(found[1], self._vips())
 
     def add(self, rt) -> None:
         if self.dynamic(rt) and rt.ifindex is not None:

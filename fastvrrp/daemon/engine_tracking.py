@@ -35,12 +35,22 @@ log = logging.getLogger("fastvrrp.daemon.tracking")
 
 def names_of(plans: Iterable, kind: Kind) -> list[str]:
     """Every tracker name of `kind` the plans use, first-use order."""
-    out: dict[str, None] = {}
+    return tracker_names(plans)[kind]
+
+
+def tracker_names(plans: Iterable) -> dict:
+    """{Kind: every tracker name of that kind the plans use, first-use order}, in
+    one pass (issue 6: thousands of plans, most sharing one tuple of trackers)."""
+    out: dict = {kind: {} for kind in Kind}
+    seen: set = set()
     for plan in plans:
-        for spec in plan.trackers:
-            if spec.kind is kind:
-                out.setdefault(spec.name, None)
-    return list(out)
+        trackers = plan.trackers
+        if id(trackers) in seen:
+            continue            # the same (shared, immutable) tuple: nothing new
+        seen.add(id(trackers))
+        for spec in trackers:
+            out[spec.kind].setdefault(spec.name, None)
+    return {kind: list(names) for kind, names in out.items()}
 
 
 class Tracking:
@@ -65,9 +75,10 @@ class Tracking:
     async def apply(self, config, vetted, plans, *, reload: bool = False) -> None:
         """Bring the trackers in line with `config` (first start or reload)."""
         stops = self._apply_scripts(vetted)
-        await self._apply_links(config, names_of(plans, Kind.INTERFACE))
-        stops += self._apply_files(config, names_of(plans, Kind.FILE), reload)
-        stops += await self._apply_processes(config, names_of(plans, Kind.PROCESS))
+        names = tracker_names(plans)
+        await self._apply_links(config, names[Kind.INTERFACE])
+        stops += self._apply_files(config, names[Kind.FILE], reload)
+        stops += await self._apply_processes(config, names[Kind.PROCESS])
         for stop in stops:
             try:
                 await stop
@@ -113,6 +124,8 @@ class Tracking:
         self._link_names.update(new)
 
     def _apply_files(self, config, names: list[str], reload: bool) -> list:
+        if not names and not self._file_specs:
+            return []           # issue 6 (start-up): no track_file, nothing to import
         from fastvrrp.track.files import FileTracker, file_spec_from_config
         specs = {n: file_spec_from_config(config.track_files[n]) for n in names
                  if n in config.track_files}
@@ -131,6 +144,8 @@ class Tracking:
         return []
 
     async def _apply_processes(self, config, names: list[str]) -> list:
+        if not names and not self._proc_specs:
+            return []           # issue 6 (start-up): no track_process, nothing to import
         from fastvrrp.track.processes import ProcessTracker, process_spec_from_config
         specs = {n: process_spec_from_config(config.track_processes[n]) for n in names
                  if n in config.track_processes}

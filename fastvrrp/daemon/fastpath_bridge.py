@@ -55,8 +55,13 @@ import time
 from typing import Callable, Optional
 
 from fastvrrp import proto
-from fastvrrp.reference.fastpath import (ESCALATE_ADVERT, ESCALATE_DROP, ESCALATE_TIMER, REASONS,
-                                         TIMER_ADVER, TIMER_KINDS, TIMER_MASTER_DOWN)
+try:    # issue 6 (start-up): the compiled twin's constants, without the reference's imports
+    from fastvrrp._fastpath import (ESCALATE_ADVERT, ESCALATE_DROP, ESCALATE_TIMER, REASONS,
+                                    TIMER_ADVER, TIMER_KINDS, TIMER_MASTER_DOWN)
+except ImportError:     # no compiled core: the engine says so when it starts
+    from fastvrrp.reference.fastpath import (ESCALATE_ADVERT, ESCALATE_DROP, ESCALATE_TIMER,
+                                             REASONS, TIMER_ADVER, TIMER_KINDS,
+                                             TIMER_MASTER_DOWN)
 from fastvrrp.vrrp import (AdvertReceived, AdvertRejected, ArmTimer, CancelTimer, Count, Log,
                            PriorityChanged, SendAdvert, SourceAddressChanged, State,
                            StateChanged, TimerFired, TimerKind, VrrpMachine)

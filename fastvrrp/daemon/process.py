@@ -58,7 +58,6 @@ import dataclasses
 import gc
 import logging
 import os
-import platform
 import resource
 import signal
 import sys
@@ -69,11 +68,9 @@ from . import logsetup
 from .configload import (apply_namespace_option, config_exit_code, config_umask, load_config,
                          log_diagnostics)
 from .daemonize import StartupReport, daemonize
-from .dumpfiles import DUMP_FILES, dump_path, write_dump
 from .engine_api import EngineStartError, NullEngine, render_dump
 from .exitcodes import (EXIT_CONFIG, EXIT_FATAL, EXIT_MISSING_PERMISSION, EXIT_NO_CONFIG,
                         EXIT_OK)
-from .netns import CLONE_NEWNET, NETNS_DIR, enter_netns
 from .options import Options, ignore_reason, with_absolute_paths
 from .pidfiles import (RUN_DIR, PidFiles, PidPaths, pid_paths, remove_pid, running_pid,
                        write_pid)
@@ -208,6 +205,8 @@ class Shell:
     async def _start(self, factory) -> Optional[bool]:
         """True: started; False: failed (exit_code set); None: a stop came
         first (the start was cancelled; the engine is then stopped)."""
+        # the engine lets go of the model instances once running (issue 6 memory)
+        count = len(getattr(self.config, "instances", ()))
         try:
             self.engine = factory(self.config, self.options, self)
             task = asyncio.ensure_future(self.engine.start())
@@ -237,7 +236,6 @@ class Shell:
         if not getattr(self.engine, "settles_gc", False):
             gc.enable()                # the engine does not turn it back on itself
         log.info("Startup complete")
-        count = len(getattr(self.config, "instances", ()))
         self.notifier.ready(status="running %d VRRP instance(s)" % count)
         self._notify_failed()
         self.report.send(EXIT_OK, "started, pid %d" % os.getpid())
@@ -273,6 +271,7 @@ class Shell:
             config = dataclasses.replace(config, net_namespace=self.config.net_namespace,
                                          instance_name=self.config.instance_name)
         vlog.info("Reloading")
+        count = len(config.instances)      # the engine lets go of them (issue 6 memory)
         try:
             await self.engine.reload(config)
         except Exception:
@@ -281,12 +280,13 @@ class Shell:
             return
         self.config = config
         log.info("Reload complete")
-        self.notifier.ready(status="running %d VRRP instance(s)" % len(config.instances))
+        self.notifier.ready(status="running %d VRRP instance(s)" % count)
 
     async def _dump(self, kind: str) -> None:
         what = {"data": "data", "stats": "stats", "stats_clear": "stats",
                 "json": "as json"}[kind]
         vlog.info("Printing VRRP %s for process(%d) on signal", what, os.getpid())
+        from .dumpfiles import dump_path, write_dump
         path = dump_path(kind, self.config)
         try:
             text = await render_dump(self.engine, kind)
@@ -311,15 +311,15 @@ class Shell:
 
 
 def _log_start(argv) -> None:
-    uname = platform.uname()
+    uname = os.uname()      # issue 6 (start-up): platform.uname()'s fields, without platform
     try:
         import uvloop
         loop = "uvloop %s" % uvloop.__version__
     except ImportError:
         loop = "no uvloop"
     log.info("Starting fastvrrp v%s", __version__)
-    log.info("Running on %s %s %s (Python %s, %s)", uname.system, uname.release, uname.version,
-             platform.python_version(), loop)
+    log.info("Running on %s %s %s (Python %s, %s)", uname.sysname, uname.release, uname.version,
+             sys.version.split()[0], loop)
     log.info("Command line: %s", " ".join("'%s'" % a for a in argv))
 
 
@@ -424,6 +424,7 @@ def _run(options: Options, logs, argv) -> int:
         _dump_conf(config)
 
     if config.net_namespace:
+        from .netns import enter_netns
         try:
             enter_netns(config.net_namespace)
         except OSError as exc:
@@ -523,7 +524,23 @@ def _restore_signals(old_mask) -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
-# The shell's parts live in their own modules; importers take these names from here.
+# The shell's parts live in their own modules; importers take these names from here
+# (issue 6, start-up: the dump files' and namespaces' modules, and their tempfile and
+# ctypes, only when asked for).
+_LAZY = {"DUMP_FILES": "dumpfiles", "dump_path": "dumpfiles", "write_dump": "dumpfiles",
+         "CLONE_NEWNET": "netns", "NETNS_DIR": "netns", "enter_netns": "netns"}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    import importlib
+    value = getattr(importlib.import_module("." + module, __package__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "CLONE_NEWNET", "DEFAULT_UMASK", "DUMP_FILES", "EARLY_IGNORED", "EXIT_CONFIG", "EXIT_FATAL",
     "EXIT_MISSING_PERMISSION", "EXIT_NO_CONFIG", "EXIT_OK", "HANDLED_SIGNALS", "NETNS_DIR",

@@ -11,7 +11,7 @@ here with their <linux/in.h>, <linux/in6.h> and <asm-generic/socket.h>
 numbers.
 """
 
-import ctypes
+import array
 import errno
 import ipaddress
 import socket
@@ -270,9 +270,11 @@ class Setup:
         """A send-only socket: a classic BPF "ret #0" drops every packet before it is
         queued, and the smallest receive buffer (keepalived: if_setsockopt_no_receive)."""
         self.opt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0, "SO_RCVBUF 0")
-        insn = ctypes.create_string_buffer(struct.pack("=HBBI", _BPF_RET_K, 0, 0, 0), 8)
-        prog = _SockFprog(1, ctypes.addressof(insn))
-        self.opt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(prog), "SO_ATTACH_FILTER (drop all)")
+        # struct sock_filter in a buffer that lives through the call (the kernel copies
+        # it); its address from array, not ctypes (issue 6: no ctypes import at start)
+        insn = array.array("B", struct.pack("=HBBI", _BPF_RET_K, 0, 0, 0))
+        prog = _SOCK_FPROG.pack(1, insn.buffer_info()[0])
+        self.opt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog, "SO_ATTACH_FILTER (drop all)")
 
     def bind(self, address, step):
         try:
@@ -284,10 +286,9 @@ class Setup:
                                    % (self.where, step, exc.strerror or exc, hint)) from None
 
 
-class _SockFprog(ctypes.Structure):
-    """struct sock_fprog <linux/filter.h>."""
-
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+# struct sock_fprog <linux/filter.h>: unsigned short len; struct sock_filter *filter
+# (native alignment: the pointer after its padding)
+_SOCK_FPROG = struct.Struct("@HP")
 
 
 def would_block(code):

@@ -2,7 +2,8 @@
 
 - values:     checks of the values specs take (numbers, iproute2 names, addresses)
 - addrspec:   VipSpec (one virtual_ipaddress entry) -> IfaRequest (netlink attrs)
-- nlsocket:   pyroute2 AsyncIPRoute that also runs on uvloop
+- nlsocket:   IPRoute: link/address dumps and notifications on its own sockets, the rest
+              through pyroute2's AsyncIPRoute (which it makes run on uvloop)
 - objects:    LinkInfo / AddrInfo records decoded from netlink messages
 - outcome:    Outcome (DONE / EXISTS / ABSENT / FAILED) and NetlinkQueryError
 - nlrequest:  one rtnetlink change or query through a Netlink, errors classified

@@ -9,15 +9,16 @@ cannot use (a stale timer expiry, an advert while in FAULT) rather than raising.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Optional, Union
 
+from .actions import Record
 from .kinds import REJECT_COUNTERS, Counter, State, TimerKind
 from .params import InstanceParams
 from .timers import V3_MAX_ADVER_INT_CS
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 _IP_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+_set = object.__setattr__      # a Record's fields are set once, in __init__
 
 
 def _is_int(value) -> bool:
@@ -35,8 +36,7 @@ def _check_reason(kind: str, reason) -> None:
         raise ValueError("%s reason must be a non-empty string, not %r" % (kind, reason))
 
 
-@dataclass(frozen=True, slots=True)
-class Startup:
+class Startup(Record):
     """RFC 5798 §6.4.1: leave Initialize.
 
     `startup_delay_ns` is keepalived's `vrrp_startup_delay` (pass it on the
@@ -45,19 +45,24 @@ class Startup:
     becomes master sends nothing until then.
     """
 
-    startup_delay_ns: int = 0
+    __slots__ = ("startup_delay_ns",)
+    startup_delay_ns: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, startup_delay_ns: int = 0) -> None:
+        _set(self, "startup_delay_ns", startup_delay_ns)
+        self._check()
+
+    def _check(self) -> None:
         _check_startup_delay(self.startup_delay_ns)
 
 
-@dataclass(frozen=True, slots=True)
-class Shutdown:
+class Shutdown(Record):
     """RFC 5798 §6.4.2/§6.4.3 Shutdown event: stop the instance (keepalived's STOP)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class AdvertReceived:
+
+class AdvertReceived(Record):
     """An ADVERTISEMENT that passed the codec's checks (RFC 5798 §7.1).
 
     `adver_int` is the packet's interval field as sent: whole seconds for
@@ -68,12 +73,20 @@ class AdvertReceived:
     and the advert is still accepted, as keepalived ≥ 2.3.3 does).
     """
 
+    __slots__ = ("src", "priority", "adver_int", "addresses")
     src: IPAddress
     priority: int
     adver_int: int
     addresses: tuple
 
-    def __post_init__(self) -> None:
+    def __init__(self, src: IPAddress, priority: int, adver_int: int, addresses: tuple) -> None:
+        _set(self, "src", src)
+        _set(self, "priority", priority)
+        _set(self, "adver_int", adver_int)
+        _set(self, "addresses", addresses)
+        self._check()
+
+    def _check(self) -> None:
         if not isinstance(self.src, _IP_TYPES):
             raise ValueError("advert source must be an IPv4Address or IPv6Address, not %r" % (self.src,))
         if not _is_int(self.priority) or not 0 <= self.priority <= 255:
@@ -87,8 +100,7 @@ class AdvertReceived:
                 raise ValueError("advert address must be an IPv4Address or IPv6Address, not %r" % (address,))
 
 
-@dataclass(frozen=True, slots=True)
-class AdvertRejected:
+class AdvertRejected(Record):
     """A packet for this instance that failed a check (RFC 5798 §7.1 MUST discard).
 
     `reason` is the counter keepalived increments for it.  The machine counts it
@@ -96,50 +108,63 @@ class AdvertRejected:
     changes nothing else.
     """
 
+    __slots__ = ("reason",)
     reason: Counter
 
-    def __post_init__(self) -> None:
+    def __init__(self, reason: Counter) -> None:
+        _set(self, "reason", reason)
+        self._check()
+
+    def _check(self) -> None:
         if self.reason not in REJECT_COUNTERS:
             raise ValueError("a rejected advert's reason must be one of %s, not %r"
                              % (sorted(c.value for c in REJECT_COUNTERS), self.reason))
 
 
-@dataclass(frozen=True, slots=True)
-class TimerFired:
+class TimerFired(Record):
     """A timer armed by an ArmTimer action expired.
 
     `deadline_ns` is the deadline it was armed with: an expiry for a timer that
     has since been cancelled or re-armed does not match and is ignored.
     """
 
+    __slots__ = ("kind", "deadline_ns")
     kind: TimerKind
     deadline_ns: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, kind: TimerKind, deadline_ns: int) -> None:
+        _set(self, "kind", kind)
+        _set(self, "deadline_ns", deadline_ns)
+        self._check()
+
+    def _check(self) -> None:
         if not isinstance(self.kind, TimerKind):
             raise ValueError("timer kind must be a TimerKind, not %r" % (self.kind,))
         if not _is_int(self.deadline_ns):
             raise ValueError("timer deadline must be an integer (ns), not %r" % (self.deadline_ns,))
 
 
-@dataclass(frozen=True, slots=True)
-class PriorityChanged:
+class PriorityChanged(Record):
     """Tracking changed: `weight_total` is the sum of every tracker's contribution.
 
     The machine computes the effective priority (priority.py) from its base
     priority and this total.
     """
 
+    __slots__ = ("weight_total",)
     weight_total: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, weight_total: int) -> None:
+        _set(self, "weight_total", weight_total)
+        self._check()
+
+    def _check(self) -> None:
         if not _is_int(self.weight_total) or abs(self.weight_total) > 1_000_000:
             raise ValueError("tracking weight total must be an integer within ±1,000,000, not %r"
                              % (self.weight_total,))
 
 
-@dataclass(frozen=True, slots=True)
-class FaultSet:
+class FaultSet(Record):
     """A fault reason became active (a tracked interface down, a weight-0 script
     failing, no source address, …).  Several reasons may be active at once; the
     instance is in FAULT while any is.
@@ -150,39 +175,52 @@ class FaultSet:
     reason again with `pending=False` turns it into a real fault.
     """
 
+    __slots__ = ("reason", "pending")
     reason: str
-    pending: bool = False
+    pending: bool
 
-    def __post_init__(self) -> None:
+    def __init__(self, reason: str, pending: bool = False) -> None:
+        _set(self, "reason", reason)
+        _set(self, "pending", pending)
+        self._check()
+
+    def _check(self) -> None:
         _check_reason("fault", self.reason)
         if not isinstance(self.pending, bool):
             raise ValueError("fault pending flag must be a bool, not %r" % (self.pending,))
 
 
-@dataclass(frozen=True, slots=True)
-class FaultCleared:
+class FaultCleared(Record):
     """A fault reason (or a pending tracker) is gone."""
 
+    __slots__ = ("reason",)
     reason: str
 
-    def __post_init__(self) -> None:
+    def __init__(self, reason: str) -> None:
+        _set(self, "reason", reason)
+        self._check()
+
+    def _check(self) -> None:
         _check_reason("fault", self.reason)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceAddressChanged:
+class SourceAddressChanged(Record):
     """The instance's primary (source) address changed; used for the RFC 5798
     §6.4.3 equal-priority tie-break.  None: the interface has no address."""
 
+    __slots__ = ("address",)
     address: Optional[IPAddress]
 
-    def __post_init__(self) -> None:
+    def __init__(self, address: Optional[IPAddress]) -> None:
+        _set(self, "address", address)
+        self._check()
+
+    def _check(self) -> None:
         if self.address is not None and not isinstance(self.address, _IP_TYPES):
             raise ValueError("source address must be an IP address or None, not %r" % (self.address,))
 
 
-@dataclass(frozen=True, slots=True)
-class Reconfigure:
+class Reconfigure(Record):
     """Reload (SIGHUP) of a running instance whose identity is unchanged
     (keepalived-vrrp.md §3.17; keepalived vrrp.c vrrp_exist / clear_diff_vrrp,
     vrrp_scheduler.c vrrp_init_state with `reload`): the instance keeps its
@@ -198,11 +236,19 @@ class Reconfigure:
     restarts those instances instead.
     """
 
+    __slots__ = ("params", "weight_total", "addresses_added")
     params: InstanceParams
-    weight_total: Optional[int] = None
-    addresses_added: bool = False
+    weight_total: Optional[int]
+    addresses_added: bool
 
-    def __post_init__(self) -> None:
+    def __init__(self, params: InstanceParams,
+                 weight_total: Optional[int] = None, addresses_added: bool = False) -> None:
+        _set(self, "params", params)
+        _set(self, "weight_total", weight_total)
+        _set(self, "addresses_added", addresses_added)
+        self._check()
+
+    def _check(self) -> None:
         if not isinstance(self.params, InstanceParams):
             raise ValueError("Reconfigure needs an InstanceParams, not %r"
                              % (type(self.params).__name__,))
@@ -225,8 +271,7 @@ class Reconfigure:
 _GROUP_START_STATES = (State.INIT, State.BACKUP, State.MASTER, State.FAULT)
 
 
-@dataclass(frozen=True, slots=True)
-class SyncStartup:
+class SyncStartup(Record):
     """Startup (RFC 5798 §6.4.1) of a sync-group member, given the group's
     initial state (keepalived vrrp_init_state: `new_state = sync->state`).
 
@@ -236,52 +281,66 @@ class SyncStartup:
     BACKUP or MASTER: the member starts on its own, exactly as Startup.
     """
 
+    __slots__ = ("group_state", "startup_delay_ns")
     group_state: State
-    startup_delay_ns: int = 0
+    startup_delay_ns: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, group_state: State, startup_delay_ns: int = 0) -> None:
+        _set(self, "group_state", group_state)
+        _set(self, "startup_delay_ns", startup_delay_ns)
+        self._check()
+
+    def _check(self) -> None:
         if not isinstance(self.group_state, State) or self.group_state not in _GROUP_START_STATES:
             raise ValueError("a sync group starts in INIT, BACKUP, MASTER or FAULT, not %r"
                              % (self.group_state,))
         _check_startup_delay(self.startup_delay_ns)
 
 
-@dataclass(frozen=True, slots=True)
-class SyncGoMaster:
+class SyncGoMaster(Record):
     """The group goes MASTER (keepalived vrrp_sync_master / the consent of
     vrrp_sync_can_goto_master): a BACKUP member, or a member waiting in FAULT
     with no fault of its own, transitions to Master (RFC 5798 §6.4.2)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class SyncHoldBackup:
+
+class SyncHoldBackup(Record):
     """The group refuses a member's MasterWanted (some member does not want
     MASTER): stay BACKUP and wait a full Master_Down_Interval again."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class SyncForceBackup:
+
+class SyncForceBackup(Record):
     """keepalived vrrp_sync_backup: a MASTER member leaves for BACKUP without
     a priority-0 advert (RFC 5798 §6.4.3 as if a higher priority had been
     heard); a member waiting in FAULT enters BACKUP."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class SyncForceFault:
+
+class SyncForceFault(Record):
     """keepalived vrrp_sync_fault: another member went FAULT.  A MASTER
     member sends one priority-0 advert and drops its VIPs; a BACKUP member
     enters FAULT without a log line of its own; both notify FAULT."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class SyncLeaveFault:
+
+class SyncLeaveFault(Record):
     """Every member of the group has recovered: this member, which reported
     FaultRecovered, leaves FAULT (keepalived try_up_instance).  An address
     owner that wants MASTER becomes master when `master_ok`, else BACKUP."""
 
-    master_ok: bool = False
+    __slots__ = ("master_ok",)
+    master_ok: bool
 
-    def __post_init__(self) -> None:
+    def __init__(self, master_ok: bool = False) -> None:
+        _set(self, "master_ok", master_ok)
+        self._check()
+
+    def _check(self) -> None:
         if not isinstance(self.master_ok, bool):
             raise ValueError("master_ok must be a bool, not %r" % (self.master_ok,))
 
