@@ -607,37 +607,80 @@ def forget_positions(config: Config) -> Config:
     an empty read-only mapping; both are compare=False, so equality, hashes
     and reload identities are unchanged.  Repeated short strings (interface
     names, "MASTER", script names) become one object each (sys.intern); the
-    instance names, unique anyway, are left alone.
+    instance names, unique anyway, are left alone.  Equal addresses
+    (multicast groups, unicast peers) become one object.
     """
     if not isinstance(config, Config):
         raise TypeError("forget_positions needs a Config, not %r" % (type(config).__name__,))
+    seen_ips: dict = {}
     for f in fields(config):
-        _forget(getattr(config, f.name))
+        _forget(getattr(config, f.name), seen_ips)
     return config
 
 
-def _forget(obj) -> None:
-    names = _FIELD_NAMES.get(type(obj))
+# Values that hold nothing to forget (no position, no string worth interning).
+_LEAVES = frozenset((int, bool, float, bytes, type(None), IPv4Address, IPv6Address))
+_IP_TYPES = (IPv4Address, IPv6Address)
+
+
+def _forget(obj, seen_ips) -> None:
+    """One model object (or container of them): positions dropped, short
+    strings interned, equal addresses shared (`seen_ips`: address -> the
+    first object equal to it)."""
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
     if names is not None:
+        plan = _FORGET_PLANS.get(cls)
+        if plan is None:
+            plan = _FORGET_PLANS[cls] = _forget_plan(cls, names)
+        getter, names = plan
         setattr_ = object.__setattr__
-        for name in names:
-            value = getattr(obj, name)
-            if name == "pos":
+        for name, value in zip(names, getter(obj)):
+            kind = type(value)
+            if kind in _LEAVES:
+                if kind in _IP_TYPES:
+                    # a multicast group, a peer: the same for thousands of instances
+                    shared = seen_ips.setdefault(value, value)
+                    if shared is not value:
+                        setattr_(obj, name, shared)
+            elif name == "pos":
                 if value is not NOWHERE:
                     setattr_(obj, "pos", NOWHERE)
             elif name == "positions":
                 setattr_(obj, "positions", _NO_POSITIONS)
-            elif type(value) is str:
+            elif kind is str:
                 if name != "name" and len(value) <= 64:
                     setattr_(obj, name, sys.intern(value))
-            elif value is not None:
-                _forget(value)
-    elif type(obj) in (tuple, list, frozenset, set):
+            elif value:                 # (most of an instance's lists are empty)
+                _forget(value, seen_ips)
+    elif cls is tuple or cls is list or cls is frozenset or cls is set:
         for item in obj:
-            _forget(item)
-    elif type(obj) is dict:
+            if type(item) not in _LEAVES and type(item) is not str:
+                _forget(item, seen_ips)
+    elif cls is dict:
         for item in obj.values():
-            _forget(item)
+            if type(item) not in _LEAVES and type(item) is not str:
+                _forget(item, seen_ips)
+
+
+_FORGET_PLANS: dict = {}     # model class -> (attrgetter of its fields, their names)
+
+
+# Field annotations whose values hold nothing to forget (the model's contract)
+_LEAF_TYPES = frozenset(("int", "bool", "float", "bytes", "int | None", "bool | None",
+                         "float | None", "bytes | None"))
+
+
+def _forget_plan(cls, names):
+    """(getter of the fields worth visiting, their names): not the plain numbers."""
+    types = {f.name: f.type for f in fields(cls)}
+    names = tuple(n for n in names if not (isinstance(types.get(n), str)
+                                           and types[n] in _LEAF_TYPES))
+    if not names:
+        return (lambda obj: ()), names
+    if len(names) == 1:
+        return (lambda obj, name=names[0]: (getattr(obj, name),)), names
+    return attrgetter(*names), names
 
 
 def network(text: str):

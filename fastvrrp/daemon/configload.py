@@ -26,12 +26,18 @@ def load_config(path: str, config_id: Optional[str], all_config: bool = False):
     from ..config import load
     from ..config.ast import Diagnostics, Pos
     try:
-        return load(path, config_id, all_config=all_config)
+        config, diags = load(path, config_id, all_config=all_config)
     except Exception as exc:   # a bug in the reader must not take a running daemon down
         diags = Diagnostics()
         diags.error(Pos(path, 0, 0), "internal error reading the configuration: %s: %s"
                     % (type(exc).__name__, exc), "internal-error")
         return None, diags
+    if config is not None and not diags.errors:
+        # issue 6 (memory): the diagnostics carry their own positions; the
+        # daemon never reads the model's again (~1 kB per instance)
+        from ..config.model import forget_positions
+        forget_positions(config)
+    return config, diags
 
 
 def config_exit_code(diags) -> Optional[int]:

@@ -32,7 +32,8 @@ running one on a reload (fastvrrp.daemon.engine_reload).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Iterable, Optional
 
 from fastvrrp import proto
@@ -108,8 +109,10 @@ class InstancePlan:
         return self.vips + self.evips
 
     def core(self) -> tuple:
-        """What a running instance cannot change without a restart (reload)."""
-        return (self.params, self.vips, self.evips, self.auth_type, self.auth_pass,
+        """What a running instance cannot change without a restart (reload).
+        The params without the source address: the engine found that, and
+        the running plan keeps the machine's params, which carry it (issue 6)."""
+        return (_PARAMS_CORE(self.params), self.vips, self.evips, self.auth_type, self.auth_pass,
                 self.configured_src, self.peers, self.group, self.checksum_form, self.ttl,
                 self.rx_key, self.tx_key, self.ifname, self.sync_group, self.routes,
                 self.rules, self.vmac, self.no_peer_fault, self.check_peers)
@@ -121,6 +124,9 @@ class InstancePlan:
             return self.vmac.name or self.vmac.default_name()
         return self.ifname
 
+
+# InstanceParams' fields but the source address the engine fills in (core())
+_PARAMS_CORE = attrgetter(*(f.name for f in fields(InstanceParams) if f.name != "primary_address"))
 
 # Issue 6 (memory): equal socket keys and tracker lists are one object for
 # every instance using them (thousands of instances share a few interfaces).
@@ -404,6 +410,29 @@ def vet_scripts(config, default_user=None) -> VettedScripts:
     return VettedScripts(scripts, frozenset(dropped), tuple(messages))
 
 
+# ---------------------------------------------------------------- what the engine keeps
+
+def drops_vips(inst) -> bool:
+    """RFC 5798 §6.4.3 Accept_Mode / keepalived vrrp_handle_accept_mode: a
+    non-owner without `accept` drops traffic to its VIPs while Master."""
+    return not inst.accept and inst.priority != 255
+
+
+def release_instances(config) -> frozenset:
+    """Issue 6 (memory): a running engine's config lets go of its model
+    instances once they are planned, in place (like
+    fastvrrp.config.model.forget_positions: every holder of the config sees
+    it); returns the names of the instances that drop traffic to their VIPs
+    (`drops_vips`), the one thing the engine still asks of them.  The plans
+    hold everything else an instance runs on, so a model instance (~0.7 kB
+    with its addresses) is not kept twice; a reload reads the file again."""
+    firewalled = frozenset(inst.name for inst in config.instances if drops_vips(inst))
+    if config.instances:
+        object.__setattr__(config, "instances", ())
+        config.__dict__.pop("instances_by_name", None)      # the cached_property's dict
+    return firewalled
+
+
 __all__ = ["ConvertError", "InstancePlan", "RxKey", "TxKey", "VettedScripts", "auth_of",
-           "checksum_form_of", "instance_params", "plan_instance", "startup_delay_ns",
-           "used_script_names", "vet_scripts", "vip_spec"]
+           "checksum_form_of", "drops_vips", "instance_params", "plan_instance",
+           "release_instances", "startup_delay_ns", "used_script_names", "vet_scripts", "vip_spec"]

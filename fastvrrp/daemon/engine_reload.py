@@ -222,6 +222,7 @@ async def reload(engine, new_config) -> None:
     await reload_statics(engine, static_specs)
     fresh = await engine._add_runtimes(starting, after=after)
     engine._start_runtimes(fresh)
+    engine._firewalled = convert.release_instances(new_config)   # issue 6 (memory)
     engine.reloads += 1
     engine._status_soon()
 

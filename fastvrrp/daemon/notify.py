@@ -233,7 +233,8 @@ class Notifier:
         self.stop_timeout_s = _check_seconds("stop_timeout_s", stop_timeout_s, False)
         self.queue_limit = queue_limit
         self.on_result = on_result
-        self._targets: dict[tuple, _Target] = {}
+        # kind -> {name: _Target}: no (kind, name) key tuple per instance (issue 6 memory)
+        self._targets: dict[str, dict[str, _Target]] = {INSTANCE: {}, GROUP: {}}
         self._queues: dict[tuple, _Queue] = {}
         self._retired = NotifyStats()     # counters of queues that emptied and were removed
         self._seq = itertools.count(1)
@@ -276,22 +277,23 @@ class Notifier:
             raise NotifyError("scripts must be NotifyScripts, not %r" % (scripts,))
         if kind == GROUP and (scripts.deleted or scripts.master_rx_lower_pri):
             raise NotifyError("a sync group has no notify_deleted / notify_master_rx_lower_pri")
-        old = self._targets.get((kind, name))
+        targets = self._targets[kind]
+        old = targets.get(name)
         target = _Target(kind, name, scripts, **kw)
         if old is not None:   # a reload keeps what was notified
             target.notifies_sent, target.state = old.notifies_sent, old.state
-        self._targets[(kind, name)] = target
+        targets[name] = target
 
     def remove_instance(self, name: str) -> None:
         """Forget an instance; runs already queued for it still happen."""
-        self._targets.pop((INSTANCE, name), None)
+        self._targets[INSTANCE].pop(name, None)
 
     def remove_group(self, name: str) -> None:
-        self._targets.pop((GROUP, name), None)
+        self._targets[GROUP].pop(name, None)
 
     def _target(self, kind: str, name: str) -> _Target:
         try:
-            return self._targets[(kind, name)]
+            return self._targets[kind][name]
         except (KeyError, TypeError):
             raise NotifyError("no %s %r registered with the notifier" % (kind.lower(), name)) \
                 from None
@@ -318,7 +320,7 @@ class Notifier:
         if not self._accepting(INSTANCE, name, word):
             return
         if target.notifies_sent and target.group is not None:
-            group = self._targets.get((GROUP, target.group))
+            group = self._targets[GROUP].get(target.group)
             if group is not None and group.state == word:
                 # keepalived vrrp_notify.c:275: the sync group already notified this state
                 target.state = word
@@ -482,7 +484,8 @@ class Notifier:
             if not fut.done():
                 fut.set_result(None)
         queue.waiters.clear()
-        if self._queues.get(queue.key) is queue and queue.key not in self._targets:
+        if self._queues.get(queue.key) is queue \
+                and queue.key[1] not in self._targets.get(queue.key[0], ()):
             # a removed instance's last run ended: keep its counters, drop the queue
             self._retired.add(queue.stats)
             del self._queues[queue.key]

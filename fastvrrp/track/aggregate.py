@@ -222,6 +222,31 @@ class _Entry:
         self.contrib = contrib
 
 
+class _Entries(tuple):
+    """An instance's _Entry objects by tracker key, for the few trackers an
+    instance has: a tuple with the mapping reads InstanceTracking uses
+    (issue 6 memory: ~60 bytes against a one-entry dict's ~240, for
+    thousands of instances each tracking its own interface).  Keys are
+    unique (merge_specs); a lookup scans, as keepalived walks its lists."""
+
+    __slots__ = ()
+
+    def get(self, key, default=None):
+        for entry in self:
+            if entry.spec.key == key:
+                return entry
+        return default
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
+
+    def values(self):
+        return self
+
+
+_MANY = 16      # more trackers than this: a dict (constant-time lookups)
+
+
 class InstanceTracking:
     """The trackers of one instance and what they add up to.
 
@@ -246,8 +271,8 @@ class InstanceTracking:
         self.base_priority = base_priority
         self.owner = base_priority == PRIORITY_OWNER
         states = states or {}
-        # key -> _Entry(spec, state, contribution): one dict per instance (issue 6)
-        self._entries: dict[tuple, _Entry] = {}
+        # key -> _Entry(spec, state, contribution): _Entries, or a dict for many (issue 6)
+        entries: dict[tuple, _Entry] = {}
         raw = 0
         for spec in merge_specs(specs):
             spec, key = shared_spec(spec)
@@ -258,8 +283,9 @@ class InstanceTracking:
             else:
                 raise ValueError("(%s) no state known for %s %s" % (instance, spec.kind.value,
                                                                     spec.name))
-            entry = self._entries[key] = _Entry(spec, state, contribution(spec, state))
+            entry = entries[key] = _Entry(spec, state, contribution(spec, state))
             raw += entry.contrib.weight
+        self._entries = entries if len(entries) > _MANY else _Entries(entries.values())
         self._raw = raw
         # RFC 5798 §5.2.4: the address owner's Priority (255) never moves.
         self._total = 0 if self.owner else self._raw

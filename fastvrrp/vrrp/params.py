@@ -18,7 +18,7 @@ from typing import Optional, Union
 
 from .kinds import State
 from .priority import PRIORITY_OWNER, check_base_priority
-from .timers import NS_PER_S, US_PER_CS, V2_MAX_ADVER_INT_S, V3_MAX_ADVER_INT_CS
+from .timers import NS_PER_S, US_PER_CS, V2_MAX_ADVER_INT_S, V3_MAX_ADVER_INT_CS, shared_int
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
@@ -118,7 +118,7 @@ class InstanceParams:
 
     @property
     def advert_int_us(self) -> int:
-        return self.advert_int_cs * US_PER_CS
+        return shared_int(self.advert_int_cs * US_PER_CS)      # one object per value (issue 6)
 
     @property
     def owner(self) -> bool:

@@ -79,5 +79,23 @@ def master_down_interval_us(version: int, priority: int, master_adver_int_us: in
     """
     if not isinstance(down_timer_adverts, int) or not 1 <= down_timer_adverts <= 100:
         raise ValueError("down_timer_adverts must be 1..100, not %r" % (down_timer_adverts,))
-    return (down_timer_adverts * master_adver_int_us
-            + skew_time_us(version, priority, master_adver_int_us))
+    return shared_int(down_timer_adverts * master_adver_int_us
+                      + skew_time_us(version, priority, master_adver_int_us))
+
+
+# Issue 6 (memory): the durations thousands of instances hold are a few values
+# (one per advert interval and priority); each machine keeping its own int
+# object of the same value costs 32 bytes apiece.
+_INTS: dict = {}
+_INTS_MAX = 4096
+
+
+def shared_int(value: int) -> int:
+    """The one int object equal to `value` (bounded: past _INTS_MAX values,
+    new ones are returned as they are)."""
+    got = _INTS.get(value)
+    if got is not None:
+        return got
+    if len(_INTS) < _INTS_MAX:
+        _INTS[value] = value
+    return value
