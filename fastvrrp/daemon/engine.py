@@ -96,6 +96,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import ipaddress
 import logging
@@ -109,10 +110,6 @@ from fastvrrp.host.announce import Announcer
 from fastvrrp.host.events import AddrEvent, LinkEvent, NetlinkEvents, Resync
 from fastvrrp.host.firewall import AcceptModeFirewall
 from fastvrrp.host.netlink import Netlink, NetlinkQueryError
-from fastvrrp.host.routes import cleanup_stale_routes
-from fastvrrp.host.rules import PreferenceAllocator, cleanup_stale_rules
-from fastvrrp.host.statics import Statics
-from fastvrrp.host.vmac import VmacManager, cleanup_stale_vmacs
 from fastvrrp.host.vips import cleanup_by_proto, cleanup_stale
 from fastvrrp.track.runner import ScriptRunner
 from fastvrrp.track.security import log_messages
@@ -122,13 +119,15 @@ from fastvrrp.vrrp import (AddVips, FaultCleared, FaultSet, GroupNotify, Log, No
 from fastvrrp.vrrp.actions import UpdateVips
 from fastvrrp.vrrp.sync import SyncGroup, SyncGroupError
 
-from . import convert, engine_dumps, engine_host, engine_reload
+# issue 6 (start-up): engine_dumps, engine_reload and the host modules of optional
+# features (VMACs, virtual routes and rules, statics) are imported where used
+from . import convert, engine_host
 from .engine_api import EngineStartError
 from .engine_sources import NO_SOURCE, SourceWatcher
 from .engine_tracking import Tracking
 from .fastpath_bridge import FastPathBridge, FastPathDriver
 from .fastpath_driver import LATE_SLACK_NS, startup_phases, startup_time
-from .instance import InstanceRuntime, drain_all
+from .instance import QUIET, Inline, InstanceRuntime, drain_all
 from .notify import NotifyError, notifier_from_config
 from .sockets import SocketPool, SocketSetupError
 
@@ -143,6 +142,18 @@ _PLACEHOLDER_SRC = {4: "0.0.0.0", 6: "::"}
 STATUS_COALESCE_S = 0.05                            # the systemd status line, at most this often
 
 
+class _Later:
+    """AfterBatch.add's shape over a plain list: [(fn, args)] run after the host flush."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def add(self, fn, *args) -> None:
+        self.items.append((fn, args))
+
+
 def _settle_memory():
     """Issue 6 (memory): the garbage cycles start-up (or a reload) left behind
     (pyroute2 replies, parse leftovers) are collected now, and what survives
@@ -152,12 +163,15 @@ def _settle_memory():
     global _THAWED_THRESHOLD
     gc.collect()
     gc.freeze()
+    from .memtrim import trim_heap
+    trim_heap()                 # the C heap's free pages go back too (memtrim.py)
     # What is left to scan is young: a full collection costs little now, so let
     # one follow every middle-generation collection (default: every tenth).
     if _THAWED_THRESHOLD is None:
         _THAWED_THRESHOLD = gc.get_threshold()
     gen0, gen1, _gen2 = _THAWED_THRESHOLD
     gc.set_threshold(gen0, gen1, 1)
+    QUIET.refreeze = True       # a quiet collection freezes its survivors too (instance.py)
 
 
 _THAWED_THRESHOLD = None
@@ -166,6 +180,7 @@ _THAWED_THRESHOLD = None
 def _thaw_memory():
     """Undo _settle_memory (a reload or a stop lets go of what start-up built)."""
     global _THAWED_THRESHOLD
+    QUIET.refreeze = False
     gc.unfreeze()
     if _THAWED_THRESHOLD is not None:
         gc.set_threshold(*_THAWED_THRESHOLD)
@@ -211,6 +226,8 @@ class Engine:
         self.announcer = Announcer()
         # a transition burst's log lines and notifies wait for its VIP adds and GARPs
         self.after = AfterBatch(busy=self._host_busy)
+        # ... and the repeats of its GARP rounds wait for the burst's end (garpbatch.py)
+        self.announcer.hurry = lambda: self.after.bursting
         self.runner: Optional[ScriptRunner] = None
         self.notifier = None
         self.tracking: Optional[Tracking] = None
@@ -222,6 +239,7 @@ class Engine:
         # one lookup shared by every runtime (not a closure each: issue 6)
         self._interface_of = lambda name: self._interfaces.get(name)
         self._drops_vips = self._needs_firewall   # shared by every runtime (issue 6 memory)
+        self._firewalled: frozenset = frozenset()  # _needs_firewall once the instances are let go
         self._runtimes: dict[int, InstanceRuntime] = {}     # slot index -> runtime
         self._by_name: dict[str, InstanceRuntime] = {}      # the current runtime of a name
         self._free: list[int] = []
@@ -259,7 +277,7 @@ class Engine:
         log_messages(vetted.messages, log)
         try:
             plans = await self._plans(config, vetted)
-            static_specs = engine_host.statics_of(config, PreferenceAllocator())
+            static_specs = engine_host.statics_of(config)
         except convert.ConvertError as exc:
             raise EngineStartError(str(exc)) from None
         for plan in plans:
@@ -292,6 +310,7 @@ class Engine:
         self._events_task = loop.create_task(self._consume_events())
         self.tracking.start()
         self._started = True
+        self._firewalled = convert.release_instances(config)   # issue 6 (memory)
         self._settle_after_start(plans)
         log.info("VRRP engine running %d instance(s) on the %s fast path", len(runtimes),
                  type(self.fp).__name__)
@@ -332,10 +351,14 @@ class Engine:
         """keepalived's start: VMACs of a crashed run go, then every `use_vmac`
         instance gets its macvlan (RFC 5798 §7.3).  A VMAC that cannot be made
         stops the start (keepalived exits when it cannot create one)."""
-        await cleanup_stale_vmacs(self.netlink)
+        # issue 6 (start-up): a stale VMAC is a macvlan; the links were just read
+        if any(link.kind == "macvlan" for link in self._interfaces.values()):
+            from fastvrrp.host.vmac import cleanup_stale_vmacs
+            await cleanup_stale_vmacs(self.netlink)
         wanted = [plan for plan in plans if plan.vmac is not None]
         if not wanted:
             return
+        from fastvrrp.host.vmac import VmacManager
         self.vmacs = VmacManager(self.netlink)
         for plan in wanted:
             outcome = await self.vmacs.create(plan.vmac)
@@ -349,6 +372,7 @@ class Engine:
         after cleanup_by_proto (static addresses carry our IFA_PROTO mark)."""
         if not specs:
             return
+        from fastvrrp.host.statics import Statics
         self.statics = Statics(self.netlink, specs.addresses, specs.routes, specs.rules)
         await self.statics.start()
 
@@ -422,8 +446,10 @@ class Engine:
         routes = [r for plan in plans for r in plan.routes]
         rules = [r for plan in plans for r in plan.rules]
         if routes:
+            from fastvrrp.host.routes import cleanup_stale_routes
             await cleanup_stale_routes(self.netlink, routes)
         if rules:
+            from fastvrrp.host.rules import cleanup_stale_rules
             await cleanup_stale_rules(self.netlink, rules)
 
     async def _cleanup_stale_firewall(self, plans) -> None:
@@ -440,7 +466,9 @@ class Engine:
         """RFC 5798 §6.4.3 / keepalived vrrp_handle_accept_mode: a non-owner without
         Accept_Mode drops traffic to its VIPs while Master."""
         inst = self.config.instance(name)
-        return inst is not None and not inst.accept and inst.priority != 255
+        if inst is None:       # a running config keeps no model instances (issue 6 memory)
+            return name in self._firewalled
+        return convert.drops_vips(inst)
 
     def _accept_mode_firewall(self) -> AcceptModeFirewall:
         """The shared AcceptModeFirewall (no netlink until an instance holds VIPs in it);
@@ -511,7 +539,11 @@ class Engine:
             rt = await self._prepare_runtime(plan, after.get(plan.name), addresses)
             out.append(rt)
             if plan.sync_group is None:
-                self._link_runtime(rt, VrrpMachine(self._params(rt)))
+                machine = VrrpMachine(self._params(rt))
+                # issue 6 (memory): the plan keeps the machine's params, not a second
+                # copy (they differ in the source only, which InstancePlan.core() leaves out)
+                object.__setattr__(plan, "params", machine.params)
+                self._link_runtime(rt, machine)
             else:
                 groups.setdefault(plan.sync_group, []).append(rt)
         for gname, members in groups.items():
@@ -835,6 +867,7 @@ class Engine:
             if self._interfaces.get(link.ifname, link).index == link.index:
                 self._interfaces.pop(link.ifname, None)
             if self.vmacs is not None and not self._stopped:
+                from . import engine_reload
                 engine_reload.vmac_lost(self, link)     # deleted behind our back: re-create
         elif link.ifname:
             self._interfaces[link.ifname] = link
@@ -878,13 +911,16 @@ class Engine:
             # automatic collection is back once the burst's host work is out
             gc.disable()
             self.after.add(gc.enable)
+        # not a burst: the host work leaves first, at once (no loop turn per step),
+        # then this batch's lines and notifies (issue 6, failover: a lone takeover's
+        # first GARP follows its timer by a fraction of a millisecond)
+        later = None if defer else []
+        hurry = False
         for action in actions:
             kind = type(action)
             if kind is Log:
-                if defer:
-                    self.after.add(vrrp_log.log, action.level, "%s", action.text)
-                else:
-                    vrrp_log.log(action.level, "%s", action.text)
+                (self.after if defer else _Later(later)).add(
+                    vrrp_log.log, action.level, "%s", action.text)
             elif rt is None:
                 continue
             elif kind is StateChanged:
@@ -893,32 +929,45 @@ class Engine:
                 self._status_soon()
             elif kind is AddVips:
                 rt.vips_wanted = True
-                rt.queue.submit(rt.add_vips)
+                rt.queue.submit(Inline(rt.add_vips_inline))
+                hurry = True
             elif kind is RemoveVips:
                 rt.vips_wanted = False
                 force = action.force
-                rt.queue.submit(lambda rt=rt, force=force: rt.remove_vips(force))
+                rt.queue.submit(Inline(functools.partial(rt.remove_vips_inline, force)))
             elif kind is UpdateVips:
                 # reload of a MASTER (engine_reload.reconfigure): the new ones are added
                 rt.queue.submit(rt.add_vips)
             elif kind is SendGarp:
                 repeat = action.repeat
-                rt.queue.submit(lambda rt=rt, repeat=repeat: rt.garp(repeat))
+                if rt.garp_interval_s:
+                    rt.queue.submit(lambda rt=rt, repeat=repeat: rt.garp(repeat))
+                else:
+                    rt.queue.submit(Inline(functools.partial(rt.garp_inline, repeat)))
+                    hurry = True
             elif kind is SendSourceGarp:
                 rt.queue.submit(rt.source_garp)
             elif kind is Notify:
-                if defer:
-                    self.after.add(self._notify, rt, action)
-                else:
-                    self._notify(rt, action)
+                (self.after if defer else _Later(later)).add(self._notify, rt, action)
             elif kind is PriorityUpdated:
                 rt.priority = action.new
-                if defer:
-                    self.after.add(self._notify_priority, rt, action.new)
-                else:
-                    self._notify_priority(rt, action.new)
+                (self.after if defer else _Later(later)).add(self._notify_priority, rt,
+                                                             action.new)
+        if later is not None:
+            if hurry:
+                self._flush_host()
+            for fn, args in later:
+                fn(*args)
         if rt is not None and rt.group is not None and rt.started and not rt.deleting:
             self._route(rt.group.react(now_ns, rt.name, actions))
+
+    def _flush_host(self) -> None:
+        """Send the VIP adds and GARP rounds queued so far now, not on the next
+        loop turn (the kernel answers an address change inside the send, so the
+        adds' GARPs are queued by then and leave too)."""
+        if self.netlink is not None:
+            self.netlink.flush_now()
+        self.announcer.flush_now()
 
     def _notify(self, rt, action) -> None:
         if self.notifier is None:
@@ -970,6 +1019,7 @@ class Engine:
         """SIGHUP: engine_reload.reload (identity diff; unchanged instances keep
         running untouched, changed ones are reconfigured in place where
         keepalived does, the rest restart)."""
+        from . import engine_reload
         _thaw_memory()                 # what the reload lets go of can be collected
         try:
             await engine_reload.reload(self, new_config)
@@ -1135,6 +1185,7 @@ class Engine:
         return sorted(self._runtimes.values(), key=lambda r: r.index)
 
     def _view(self, rt, counters=None) -> engine_dumps.InstanceView:
+        from . import engine_dumps
         if rt.linked:
             machine = self.bridge.machine(rt.index)
             if counters is None:
@@ -1162,6 +1213,7 @@ class Engine:
         runtimes = self._sorted_runtimes()
         scripts = (self.tracking.script_status()
                    if kind == "data" and self.tracking is not None else ())
+        from . import engine_dumps
         text = await engine_dumps.render(
             "stats" if kind == "stats_clear" else kind, runtimes, self._view,
             config=self.config, scripts=scripts,
@@ -1179,9 +1231,11 @@ class Engine:
 
     def dump_data(self, fp: TextIO) -> None:
         scripts = self.tracking.script_status() if self.tracking is not None else ()
+        from . import engine_dumps
         engine_dumps.write_data(fp, self._views(), self.config, scripts=scripts)
 
     def dump_stats(self, fp: TextIO, clear: bool) -> None:
+        from . import engine_dumps
         views = self._views()
         engine_dumps.write_stats(fp, views)
         if self.fp is not None:
@@ -1190,6 +1244,7 @@ class Engine:
             self._clear_counters()
 
     def dump_json(self, fp: TextIO) -> None:
+        from . import engine_dumps
         engine_dumps.write_json(fp, self._views())
 
     # ============================================================ queries

@@ -36,12 +36,14 @@ import gc
 import ipaddress
 import logging
 import time
-from typing import Awaitable, Callable, Optional
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from fastvrrp.host.netlink import FAILED
-from fastvrrp.host.routes import RouteSet
-from fastvrrp.host.rules import RuleSet
 from fastvrrp.host.vips import VipSet
+
+if TYPE_CHECKING:   # issue 6 (start-up): imported on first use (few instances have any)
+    from fastvrrp.host.routes import RouteSet
+    from fastvrrp.host.rules import RuleSet
 from fastvrrp.vrrp import State
 
 from .convert import InstancePlan
@@ -62,16 +64,24 @@ class QuietCollector:
     of VIPs added at once) they would wait, and their memory with them.  A
     HostQueue going idle calls touch(); once the host work has been quiet for
     QUIET_S, one full collection runs (cheap once the engine froze what
-    start-up built: only young objects are scanned)."""
+    start-up built: only young objects are scanned).
+
+    With `refreeze` (set while the engine keeps start-up's objects frozen,
+    engine._settle_memory), what survives the collection is frozen too: the
+    collections that automatic GC runs later (one full one per middle-generation
+    one) scan only what is younger, so a burst of transitions that starts
+    right after (a master dying) meets a pause of a fraction of a millisecond,
+    not tens (issue 6, failover)."""
 
     QUIET_S = 0.5
-    __slots__ = ("_loop", "_handle", "_last", "collections")
+    __slots__ = ("_loop", "_handle", "_last", "collections", "refreeze")
 
     def __init__(self) -> None:
         self._loop = None
         self._handle = None
         self._last = 0.0
         self.collections = 0
+        self.refreeze = False
 
     def touch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -88,40 +98,109 @@ class QuietCollector:
         self._handle = None
         self.collections += 1
         gc.collect()
+        if self.refreeze:
+            gc.freeze()
 
 
 QUIET = QuietCollector()
+
+
+def _in_task(coro, done: Callable) -> None:
+    """An Inline job's fallback: `coro` in a task, done(its exception or None) after."""
+    task = asyncio.get_running_loop().create_task(coro)
+    task.add_done_callback(lambda t: done(None if t.cancelled() else t.exception()))
+
+
+class Inline:
+    """A host job that needs no task: `start(done)` does its work at once or hands
+    it to a batch, and calls done(error or None) when it is over (perhaps before
+    returning).  HostQueue.submit runs it in its turn like any other job; while
+    the queue is idle it starts at once, in the caller's callback, and what is
+    submitted meanwhile waits for its done().  A burst of transitions thus puts
+    its VIPs up and sends its first GARPs without a task and a loop turn per
+    step (issue 6, failover)."""
+
+    __slots__ = ("start",)
+
+    def __init__(self, start: Callable[[Callable], None]) -> None:
+        self.start = start
+
+    async def __call__(self) -> None:
+        """Run inside the queue's task (the queue was busy when it came)."""
+        future = asyncio.get_running_loop().create_future()
+        self.start(lambda error=None: future.done() or future.set_result(error))
+        error = await future
+        if error is not None:
+            raise error
 
 
 class HostQueue:
     """Runs one instance's host jobs in submission order (see the module docstring).
 
     Issue 6 (memory): the job list and the task exist only while there is
-    work; an idle queue holds neither (thousands of idle instances)."""
+    work; an idle queue holds neither (thousands of idle instances).  An
+    Inline job submitted to an idle queue runs without a task."""
 
-    __slots__ = ("name", "_jobs", "_task", "_busy", "done", "failed")
+    __slots__ = ("name", "_jobs", "_task", "_busy", "_inline", "done", "failed")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._jobs: Optional[list] = None        # made by submit(), dropped when idle
         self._task: Optional[asyncio.Task] = None
         self._busy = False
+        self._inline: Optional[asyncio.Future] = None    # an Inline job not done yet
         self.done = 0
         self.failed = 0
 
     @property
     def pending(self) -> int:
         """Jobs queued or running."""
-        return (len(self._jobs) if self._jobs else 0) + (1 if self._busy else 0)
+        return ((len(self._jobs) if self._jobs else 0) + (1 if self._busy else 0)
+                + (1 if self._inline is not None else 0))
 
     def submit(self, job: Job) -> None:
         if not callable(job):
             raise TypeError("a host job must be a coroutine function, not %r" % (job,))
+        if type(job) is Inline and self._idle():
+            self._start_inline(job)
+            return
         if self._jobs is None:
             self._jobs = []     # a few jobs at most: a list is a tenth of a deque's size
         self._jobs.append(job)
-        if self._task is None or self._task.done():
+        if self._inline is None and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _idle(self) -> bool:
+        return (self._inline is None and not self._jobs
+                and (self._task is None or self._task.done()))
+
+    def _start_inline(self, job: Inline) -> None:
+        marker = self._inline = asyncio.get_running_loop().create_future()
+        try:
+            job.start(lambda error=None: self._inline_done(marker, error))
+        except Exception as exc:     # a host job must never take the daemon down
+            self._inline_done(marker, exc)
+
+    def _inline_done(self, marker: asyncio.Future, error) -> None:
+        if marker.done():
+            return      # done() called twice: the first one counts
+        marker.set_result(None)
+        if self._inline is marker:
+            self._inline = None
+        if error is None:
+            self.done += 1
+        else:
+            self.failed += 1
+            log.error("(%s) host operation failed: %s", self.name, error)
+        # what came meanwhile, in order: Inline jobs at once, the rest in a task
+        while self._jobs and self._inline is None:
+            if type(self._jobs[0]) is not Inline:
+                self._task = asyncio.get_running_loop().create_task(self._run())
+                return
+            self._start_inline(self._jobs.pop(0))
+        if self._inline is None and not self._jobs:
+            self._jobs = None
+            QUIET.touch()
 
     async def _run(self) -> None:
         while self._jobs:
@@ -142,10 +221,21 @@ class HostQueue:
         self._task = None
         QUIET.touch()
 
+    def _waitable(self) -> Optional[asyncio.Future]:
+        """What drain() waits for now: the Inline job in flight or the task."""
+        if self._inline is not None:
+            return self._inline
+        if self._task is not None and not self._task.done():
+            return self._task
+        return None
+
     async def drain(self) -> None:
         """Wait until every job submitted so far (and meanwhile) has run."""
-        while self._task is not None and not self._task.done():
-            await asyncio.wait((self._task,))
+        while True:
+            waitable = self._waitable()
+            if waitable is None:
+                return
+            await asyncio.wait((waitable,))
 
     def cancel(self) -> None:
         """Drop what is queued and cancel what runs (the last resort at exit)."""
@@ -153,6 +243,10 @@ class HostQueue:
             self._jobs.clear()
         if self._task is not None and not self._task.done():
             self._task.cancel()
+        if self._inline is not None:        # its batch answers later, to nobody
+            marker, self._inline = self._inline, None
+            if not marker.done():
+                marker.set_result(None)
 
 
 async def drain_all(queues) -> None:
@@ -160,7 +254,7 @@ async def drain_all(queues) -> None:
     (and meanwhile): one asyncio.wait over the running queues' tasks per round,
     not a waiter per queue (issue 6: a stop drains a thousand queues)."""
     while True:
-        running = {q._task for q in queues if q._task is not None and not q._task.done()}
+        running = {w for w in (q._waitable() for q in queues) if w is not None}
         if not running:
             return
         await asyncio.wait(running)
@@ -228,6 +322,7 @@ class InstanceRuntime:
     def routes(self) -> RouteSet:
         """The virtual_routes held for this instance, made on first use."""
         if self._routes is None:
+            from fastvrrp.host.routes import RouteSet
             self._routes = RouteSet(self.netlink, self.plan.routes, name=self.name)
         return self._routes
 
@@ -235,6 +330,7 @@ class InstanceRuntime:
     def rules(self) -> RuleSet:
         """The virtual_rules held for this instance, made on first use."""
         if self._rules is None:
+            from fastvrrp.host.rules import RuleSet
             self._rules = RuleSet(self.netlink, self.plan.rules, name=self.name)
         return self._rules
 
@@ -259,6 +355,33 @@ class InstanceRuntime:
                 outcomes += await self.rules.add_all()
         self._count(outcomes)
 
+    def can_add_inline(self) -> bool:
+        """add_vips_inline() can stand for add_vips(): no accept-mode rule to hold
+        first or to release (RFC 5798 §6.4.3), no virtual_routes / virtual_rules
+        after, interfaces from the table."""
+        firewall = self.firewall
+        return ((firewall is None
+                 or (not firewall.holds(self.name) and not self.drops_vips(self.name)))
+                and self._routes is None and not self.plan.routes
+                and self._rules is None and not self.plan.rules
+                and self.vipset.ifindex_of is not None)
+
+    def add_vips_inline(self, done: Callable) -> None:
+        """add_vips() as an Inline job: when can_add_inline(), the VIP adds join the
+        netlink batch now and done() follows the kernel's answers; otherwise
+        add_vips() runs in a task and done() follows it."""
+        if not self.vips_wanted:
+            done()
+            return
+        if not self.can_add_inline():
+            _in_task(self.add_vips(), done)
+            return
+
+        def added(outcomes) -> None:
+            self._count(outcomes)
+            done()
+        self.vipset.add_all_then(added)
+
     async def remove_vips(self, force: bool = False) -> None:
         """RFC 5798 §6.4.3: leaving Master (or stopping) removes what we added;
         `force` (a start, keepalived -X) removes every configured VIP found."""
@@ -272,6 +395,25 @@ class InstanceRuntime:
         if self.firewall is not None:
             await self.firewall.release(self.name)      # keepalived: after the addresses
         self._count(outcomes)
+
+    def remove_vips_inline(self, force: bool, done: Callable) -> None:
+        """remove_vips() as an Inline job: a plain removal of what we hold (no
+        force, no routes / rules, no accept-mode rule held) joins the netlink
+        batch now and done() follows the answers; otherwise remove_vips() runs
+        in a task and done() follows it."""
+        if force and self.stale_checked:
+            force = False
+        plain = (not (force or self.release_vips) and self._rules is None
+                 and self._routes is None
+                 and (self.firewall is None or not self.firewall.holds(self.name)))
+        if not plain:
+            _in_task(self.remove_vips(force), done)
+            return
+
+        def removed(outcomes) -> None:
+            self._count(outcomes)
+            done()
+        self.vipset.remove_all_then(removed)
 
     def _count(self, outcomes) -> None:
         failed = [o for o in outcomes if o.status == FAILED]
@@ -304,33 +446,56 @@ class InstanceRuntime:
     def _link(self, ifname: str):
         return self._interfaces(ifname)
 
-    async def garp(self, repeat: int) -> None:
-        """`repeat` rounds of gratuitous ARP / unsolicited NA for every VIP and eVIP
-        (RFC 5798 §6.4.2; keepalived's garp_master_repeat rounds)."""
-        if not self.vips_wanted or repeat <= 0:
-            return
+    def _garp_groups(self) -> list:
+        """[((ifindex, mac), [VIP, ...])] of the VIPs and eVIPs, per interface."""
         by_link: dict = {}
         for spec in self.vip_specs:
             link = self._link(spec.ifname)
             if link is None or not link.mac:
                 continue
             by_link.setdefault((link.index, link.mac), []).append(spec.address)
-        if not by_link:
+        return list(by_link.items())
+
+    def _live(self) -> bool:
+        return self.vips_wanted
+
+    async def garp(self, repeat: int) -> None:
+        """`repeat` rounds of gratuitous ARP / unsolicited NA for every VIP and eVIP
+        (RFC 5798 §6.4.2; keepalived's garp_master_repeat rounds)."""
+        if not self.vips_wanted or repeat <= 0:
+            return
+        groups = self._garp_groups()
+        if not groups:
             return
         if not self.garp_interval_s:
             # back to back: one burst with every instance announcing now, first
             # rounds first (host/garpbatch.py, issue 6); stops if we leave MASTER
-            self.garp_rounds += await self.announcer.announce(
-                list(by_link.items()), repeat, live=lambda: self.vips_wanted)
+            self.garp_rounds += await self.announcer.announce(groups, repeat, live=self._live)
             return
         for n in range(repeat):
             if n and self.garp_interval_s:
                 await asyncio.sleep(self.garp_interval_s)
                 if not self.vips_wanted:
                     return
-            for (ifindex, mac), addresses in by_link.items():
+            for (ifindex, mac), addresses in groups:
                 self.announcer.send_round(ifindex, mac, addresses)
             self.garp_rounds += 1
+
+    def garp_inline(self, repeat: int, done: Callable) -> None:
+        """garp() as an Inline job, for rounds back to back (no garp_interval): the
+        rounds join the announcer's batch and the queue goes on at once; the
+        batch asks _live() before each round, so an instance that leaves MASTER
+        meanwhile sends no more (host/garpbatch.py)."""
+        if self.vips_wanted and repeat > 0 and not self.garp_interval_s:
+            groups = self._garp_groups()
+            if groups:
+                self.announcer.announce(groups, repeat, live=self._live) \
+                    .add_done_callback(self._count_rounds)
+        done()
+
+    def _count_rounds(self, future: asyncio.Future) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.garp_rounds += future.result()
 
     async def source_garp(self) -> None:
         """keepalived: a unicast instance leaving FAULT announces its own source
@@ -348,4 +513,4 @@ class InstanceRuntime:
         return self.state.name
 
 
-__all__ = ["HostQueue", "InstanceRuntime", "QUIET", "QuietCollector"]
+__all__ = ["HostQueue", "Inline", "InstanceRuntime", "QUIET", "QuietCollector"]

@@ -8,19 +8,21 @@
     ...
     after.flush()                      # at stop: everything deferred runs now
 
-When a dead master makes a thousand backups expire in the same tick, every
-transition's VIP add (nlbatch.py) and GARP round (garpbatch.py) should leave
+When a dead master makes a thousand backups expire in the same tick, or
+over the same advert interval (their adverts were spread over it), every
+transition's VIP add (nlbatch.py) and first GARP (garpbatch.py) should leave
 before the thousand "Entering MASTER STATE" lines and notify scripts, which
 cost more CPU than the host work itself (issue 6).  `defer()` counts the calls
-made in one loop iteration: the first `immediate` of them run as before,
-the rest (and anything after them while something is deferred, so the order
-never changes) are queued.  The queue runs, in order, once `busy()` has been
-false for two loop iterations in a row (the netlink acks came back and the
-GARP bursts left), in slices of `idle_slice_s` per loop iteration; while
-the host stays busy, work older than `max_delay_s` runs in slices of
-`slice_s`.  A long backlog (log lines can cost far more than the host work,
-issue 6) thus never holds the loop, and the fast path's adverts, for long.  A callback that raises is
-logged and the rest still run.
+made within `window_s` of the first of them: the first `immediate` run as
+before, the rest (and anything after them while something is deferred, so
+the order never changes) are queued.  While calls keep coming (`bursting`:
+one deferred less than `window_s` ago) the queue waits; once the burst is
+over and `busy()` has been false for two loop iterations in a row (the
+netlink acks came back and the GARP bursts left) it runs, in order, in slices
+of `idle_slice_s` per loop iteration; work older than `max_delay_s` runs
+anyway, in slices of `slice_s`.  A long backlog (log lines can cost far more
+than the host work, issue 6) thus never holds the loop, and the fast path's
+adverts, for long.  A callback that raises is logged and the rest still run.
 """
 
 import asyncio
@@ -30,8 +32,9 @@ from collections import deque
 
 log = logging.getLogger("fastvrrp.host")
 
-IMMEDIATE = 16          # calls per loop iteration that are never deferred
-MAX_DELAY_S = 0.1       # nothing waits longer than this behind the host work
+IMMEDIATE = 16          # calls per window that are never deferred
+WINDOW_S = 0.02         # ... the window: more calls than that within it make a burst
+MAX_DELAY_S = 0.3       # nothing waits longer than this behind the host work
 SLICE_S = 0.002         # deferred work run per loop iteration while the host is busy
 IDLE_SLICE_S = 0.004    # ... and once it is idle (issue 6: a loop callback stays under ~5 ms)
 
@@ -39,7 +42,7 @@ IDLE_SLICE_S = 0.004    # ... and once it is idle (issue 6: a loop callback stay
 class AfterBatch:
     """See the module docstring."""
 
-    def __init__(self, busy, *, immediate=IMMEDIATE, max_delay_s=MAX_DELAY_S,
+    def __init__(self, busy, *, immediate=IMMEDIATE, window_s=WINDOW_S, max_delay_s=MAX_DELAY_S,
                  slice_s=SLICE_S, idle_slice_s=IDLE_SLICE_S, clock=time.monotonic):
         if not callable(busy):
             raise TypeError("busy must be callable, got %r" % (busy,))
@@ -47,14 +50,18 @@ class AfterBatch:
             raise ValueError("immediate must be an int >= 0, got %r" % (immediate,))
         if not isinstance(max_delay_s, (int, float)) or max_delay_s < 0:
             raise ValueError("max_delay_s must be >= 0, got %r" % (max_delay_s,))
+        if not isinstance(window_s, (int, float)) or window_s < 0:
+            raise ValueError("window_s must be >= 0, got %r" % (window_s,))
         self.busy = busy
         self.immediate = immediate
+        self.window_s = float(window_s)
         self.max_delay_s = float(max_delay_s)
         self.slice_s = float(slice_s)
         self.idle_slice_s = float(idle_slice_s)
         self.clock = clock
         self._calls = 0
-        self._reset = None
+        self._window_start = None   # clock of the window's first call
+        self._last_deferred = None  # clock of the last call told to defer
         self._queue = deque()      # (queued at, fn, args)
         self._idle = 0
         self._handle = None
@@ -66,16 +73,25 @@ class AfterBatch:
         return len(self._queue)
 
     def defer(self):
-        """Count one caller in this loop iteration -> True if its work must be deferred."""
+        """Count one caller -> True if its work must be deferred (see the module docstring)."""
+        now = self.clock()
         if self._queue:
+            self._last_deferred = now
             return True
+        if self._window_start is None or now - self._window_start >= self.window_s:
+            self._window_start = now
+            self._calls = 0
         self._calls += 1
-        if self._reset is None:
-            try:
-                self._reset = asyncio.get_running_loop().call_soon(self._new_iteration)
-            except RuntimeError:
-                return False        # no loop: nothing to wait for
-        return self._calls > self.immediate
+        if self._calls > self.immediate and asyncio._get_running_loop() is not None:
+            self._last_deferred = now
+            return True
+        return False            # (no loop: nothing to wait for)
+
+    @property
+    def bursting(self):
+        """True while calls are being deferred (the last one less than window_s ago)."""
+        return (self._last_deferred is not None
+                and self.clock() - self._last_deferred < self.window_s)
 
     def add(self, fn, *args):
         """Queue fn(*args) to run after the host work."""
@@ -104,10 +120,6 @@ class AfterBatch:
             log.exception("deferred work after a host burst failed")
 
     # ------------------------------------------------------------ internals
-    def _new_iteration(self):
-        self._reset = None
-        self._calls = 0
-
     def _schedule(self):
         if self._handle is None:
             self._handle = asyncio.get_running_loop().call_soon(self._check)
@@ -121,9 +133,10 @@ class AfterBatch:
         else:
             self._idle += 1
         now = self.clock()
-        if self._idle >= 2 or now - self._queue[0][0] >= self.max_delay_s:
+        quiet = self._idle >= 2 and not self.bursting
+        if quiet or now - self._queue[0][0] >= self.max_delay_s:
             self.flushes += 1
-            end = now + (self.idle_slice_s if self._idle >= 2 else self.slice_s)
+            end = now + (self.idle_slice_s if quiet else self.slice_s)
             while self._queue:
                 _at, fn, args = self._queue.popleft()
                 self._run(fn, args)
@@ -133,4 +146,4 @@ class AfterBatch:
             self._schedule()
 
 
-__all__ = ["AfterBatch", "IMMEDIATE", "MAX_DELAY_S"]
+__all__ = ["AfterBatch", "IMMEDIATE", "MAX_DELAY_S", "WINDOW_S"]

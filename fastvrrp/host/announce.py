@@ -29,6 +29,7 @@ arguments (a malformed MAC or VIP) raise ValueError.
 
 import errno
 import fcntl
+import functools
 import ipaddress
 import logging
 import socket
@@ -72,12 +73,20 @@ def _mac_bytes(mac):
             raise ValueError("MAC must be 6 bytes, got %d" % len(mac))
         return bytes(mac)
     if isinstance(mac, str):
-        parts = mac.split(":")
-        if len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
-            try:
-                return bytes(int(p, 16) for p in parts)
-            except ValueError:
-                pass
+        return _mac_text(mac)
+    raise ValueError("MAC %r is not like 02:00:5e:00:01:01" % (mac,))
+
+
+@functools.lru_cache(maxsize=256)
+def _mac_text(mac):
+    """An interface's MAC text -> bytes, parsed once per MAC (every GARP round of
+    a burst names the same few interfaces, issue 6)."""
+    parts = mac.split(":")
+    if len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
+        try:
+            return bytes(int(p, 16) for p in parts)
+        except ValueError:
+            pass
     raise ValueError("MAC %r is not like 02:00:5e:00:01:01" % (mac,))
 
 
@@ -103,6 +112,7 @@ class Announcer:
         self.stats = Counter()      # garp_sent, na_sent, would_block, send_errors, noarp_skipped
         self._sockets = {}          # ifindex -> socket
         self._batch = None          # GarpBatch of announce()
+        self.hurry = None           # () -> True in a burst of transitions (garpbatch.py)
 
     def close(self, ifindex=None):
         """Close the socket of `ifindex` (or every socket)."""
@@ -156,9 +166,14 @@ class Announcer:
         order; the interface of each ifindex is looked up once for all of them
         (garpbatch.py sends a burst of transitions this way) -> [RoundResult].
         Arguments are checked first: a bad one raises ValueError, nothing sent."""
-        checked = [self.checked(ifindex, mac, vips) for ifindex, mac, vips in rounds]
+        return self.send_checked([self.checked(ifindex, mac, vips)
+                                  for ifindex, mac, vips in rounds])
+
+    def send_checked(self, rounds):
+        """send_rounds() of rounds already through checked() (garpbatch.py checks
+        each announce() once, not once per round)."""
         ports, out = {}, []
-        for ifindex, mac, addrs in checked:
+        for ifindex, mac, addrs in rounds:
             if not addrs:
                 out.append(RoundResult())
                 continue
@@ -173,6 +188,11 @@ class Announcer:
                 del ports[ifindex]      # closed (the interface went away): look it up again
             out.append(result)
         return out
+
+    def flush_now(self):
+        """Send the announce() first rounds queued so far now (garpbatch.py)."""
+        if self._batch is not None:
+            self._batch.flush_now()
 
     @property
     def busy(self):

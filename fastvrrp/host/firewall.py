@@ -157,7 +157,7 @@ def tables_present(table: str = S.TABLE, families=(4, 6)) -> Optional[bool]:
 
 def _nft_socket_class():
     """pyroute2's AsyncNFTables receiving through nlsocket.ReaderTransport, so it
-    works on uvloop too (the same fix as nlsocket.IPRoute)."""
+    works on uvloop too (the same fix as nlsocket.pyroute2_class)."""
     global _NFT_CLASS
     if _NFT_CLASS is None:
         from pyroute2.nftables.main import AsyncNFTables
@@ -265,6 +265,10 @@ class AcceptModeFirewall:
                 return self._fail("(%s) cannot set the accept-mode drop rule: %s"
                                   % (owner, "; ".join(errors)))
             return None
+
+    def holds(self, owner: str) -> bool:
+        """True while `owner` has addresses in the drop rule."""
+        return bool(self._holders.get(owner))
 
     def rename(self, old: str, new: str) -> None:
         """`old` is now called `new` (a reload renamed the instance): what it

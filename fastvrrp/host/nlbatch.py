@@ -27,6 +27,7 @@ the next request.  Nothing here raises into the caller's loop callbacks.
 
 import asyncio
 import errno
+import logging
 import socket
 import struct
 
@@ -39,6 +40,8 @@ SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10
 SO_RCVBUFFORCE = 33
 
+log = logging.getLogger("fastvrrp.host")
+
 WINDOW = 256            # requests in flight (sent, not yet acknowledged)
 CHUNK_BYTES = 64 * 1024  # at most this much per send() (the kernel refuses > sndbuf - 32)
 RCVBUF = 4 << 20        # receive buffer asked for (a window of error acks fits many times)
@@ -50,10 +53,11 @@ def _align(n):
 
 
 class _Pending:
-    __slots__ = ("seq", "data", "future", "what")
+    __slots__ = ("seq", "data", "future", "what", "on_done")
 
-    def __init__(self, seq, data, future, what):
+    def __init__(self, seq, data, future, what, on_done=None):
         self.seq, self.data, self.future, self.what = seq, data, future, what
+        self.on_done = on_done
 
 
 class NetlinkBatch:
@@ -81,11 +85,16 @@ class NetlinkBatch:
         self.stats = {"requests": 0, "sends": 0, "acks": 0, "largest_send": 0, "failures": 0}
 
     # ------------------------------------------------------------ public
-    def request(self, msg_type, flags, payload, *, what="netlink request"):
+    def request(self, msg_type, flags, payload, *, what="netlink request", on_done=None):
         """Queue one request (`payload`: the bytes after the nlmsghdr) -> Future of the
         errno the kernel answered (0 for success); NetlinkQueryError when the socket
         fails or nothing answers.  `what` (a str, or a callable giving one only when
-        needed) names the request in that error.  Must be called from the running loop."""
+        needed) names the request in that error.  Must be called from the running loop.
+
+        With `on_done`, no future: on_done(errno, None) or on_done(None,
+        NetlinkQueryError) is called as soon as the answer is read, inside the
+        batch's own callback (a burst's VIP adds chain their GARPs without a
+        loop turn per step, issue 6); it must not raise (what it raises is logged)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._reset(loop)
@@ -93,12 +102,18 @@ class NetlinkBatch:
         length = NLMSG_HDR.size + len(payload)
         data = NLMSG_HDR.pack(length, msg_type, flags, self._seq, 0) + bytes(payload) \
             + b"\0" * (_align(length) - length)
-        future = loop.create_future()
-        self._queue.append(_Pending(self._seq, data, future, what))
+        future = loop.create_future() if on_done is None else None
+        self._queue.append(_Pending(self._seq, data, future, what, on_done))
         self.stats["requests"] += 1
         if self._flush_handle is None:
             self._flush_handle = loop.call_soon(self._flush)
         return future
+
+    def flush_now(self):
+        """Send what is queued now instead of on the next loop iteration."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
 
     @property
     def pending(self):
@@ -172,9 +187,13 @@ class NetlinkBatch:
 
     def _fail(self, entry, code, message):
         self.stats["failures"] += 1
-        if not entry.future.done():
+        if entry.future is None or not entry.future.done():
             what = entry.what() if callable(entry.what) else entry.what
-            entry.future.set_exception(NetlinkQueryError(what, code, message))
+            error = NetlinkQueryError(what, code, message)
+            if entry.future is None:
+                _answer(entry, None, error)
+            else:
+                entry.future.set_exception(error)
 
     # ------------------------------------------------------------ send
     def _flush(self):
@@ -252,7 +271,9 @@ class NetlinkBatch:
                 if entry is not None:
                     self.stats["acks"] += 1
                     (code,) = NLMSG_ERR.unpack_from(data, offset + NLMSG_HDR.size)
-                    if not entry.future.done():
+                    if entry.future is None:
+                        _answer(entry, abs(code), None)
+                    elif not entry.future.done():
                         entry.future.set_result(abs(code))
             offset += _align(length)
 
@@ -266,6 +287,13 @@ class NetlinkBatch:
             return
         self._close_socket()
         self._fail_all(errno.ETIMEDOUT, "no answer within %.1f s" % self.timeout)
+
+
+def _answer(entry, code, error):
+    try:
+        entry.on_done(code, error)
+    except Exception:       # never into the batch's loop callback
+        log.exception("a netlink answer's callback failed")
 
 
 __all__ = ["CHUNK_BYTES", "NetlinkBatch", "WINDOW"]

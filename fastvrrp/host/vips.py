@@ -36,6 +36,7 @@ sendmsg carries them all, in configuration order.
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import logging
 
@@ -68,6 +69,25 @@ async def gather_outcomes(calls):
     return list(await asyncio.gather(*calls)) if calls else []
 
 
+def _all_then(requests, send, on_all):
+    """send(request, callback) for each request; on_all([Outcome]) in request order
+    once the last callback came (at once for no request)."""
+    if not requests:
+        on_all([])
+        return
+    outcomes = [None] * len(requests)
+    left = [len(requests)]
+
+    def answered(i, outcome):
+        outcomes[i] = outcome
+        left[0] -= 1
+        if not left[0]:
+            on_all(outcomes)
+
+    for i, request in enumerate(requests):
+        send(request, functools.partial(answered, i))
+
+
 async def resolve_ifindexes(netlink, specs):
     """{ifname: ifindex or None} for the specs given by name; raises NetlinkQueryError."""
     return await resolve_names(netlink, [spec.ifname for spec in specs if spec.ifindex is None])
@@ -90,6 +110,7 @@ class VipSet:
         self.proto = proto
         self._prefix = name_prefix(name)
         self._ours = {}         # address_key -> IfaRequest we added
+        self._built = None      # address_key -> IfaRequest built for an add (made on use)
 
     # -- what we hold ----------------------------------------------------------
     @property
@@ -110,12 +131,19 @@ class VipSet:
     async def _resolve(self, op, specs):
         """[(spec, ifindex or None)] plus FAILED outcomes for the unresolvable."""
         if self.ifindex_of is not None:
-            names = {s.ifname: self.ifindex_of(s.ifname) for s in specs if s.ifindex is None}
-        else:
-            try:
-                names = await resolve_ifindexes(self.netlink, specs)
-            except NetlinkQueryError as exc:
-                return [], [_failed(op, s, exc.errno, str(exc), self._prefix) for s in specs]
+            return self._resolve_now(op, specs)
+        try:
+            names = await resolve_ifindexes(self.netlink, specs)
+        except NetlinkQueryError as exc:
+            return [], [_failed(op, s, exc.errno, str(exc), self._prefix) for s in specs]
+        return self._pairs(op, specs, names)
+
+    def _resolve_now(self, op, specs):
+        """_resolve from the interface table (`ifindex_of`), without a netlink request."""
+        names = {s.ifname: self.ifindex_of(s.ifname) for s in specs if s.ifindex is None}
+        return self._pairs(op, specs, names)
+
+    def _pairs(self, op, specs, names):
         pairs, failures = [], []
         for spec in specs:
             index = spec.ifindex if spec.ifindex is not None else names[spec.ifname]
@@ -131,24 +159,56 @@ class VipSet:
     async def add_all(self):
         """Add every VIP we do not hold yet, in configuration order -> [Outcome]."""
         pairs, outcomes = await self._resolve("add", self.specs)
+        keys, reqs = self._add_requests(pairs, outcomes)
+        added = await gather_outcomes([self.netlink.add_address(r) for r in reqs])
+        self._record_added(keys, reqs, added)
+        return outcomes + added
+
+    def add_all_then(self, on_done):
+        """add_all without a coroutine, for a VipSet that resolves interfaces from
+        its table (`ifindex_of`): the requests join the netlink batch now and
+        on_done([Outcome]) is called once the last is answered (at once when
+        there is nothing to add).  -> False, doing nothing, without `ifindex_of`.
+        A burst of transitions thus puts each VIP up and sends its GARP without
+        a task or a loop turn per step (issue 6)."""
+        if self.ifindex_of is None:
+            return False
+        pairs, outcomes = self._resolve_now("add", self.specs)
+        keys, reqs = self._add_requests(pairs, outcomes)
+        def answered(added):
+            self._record_added(keys, reqs, added)
+            on_done(outcomes + added)
+        _all_then(reqs, self.netlink.add_address_then, answered)
+        return True
+
+    def _add_requests(self, pairs, outcomes):
+        """(keys, requests) of the VIPs in `pairs` not held yet; an unencodable one
+        is a FAILED outcome appended to `outcomes`."""
         keys, reqs, asked = [], [], set()
         for spec, index in pairs:
             key = address_key(index, spec.address, spec.prefixlen)
             if key in self._ours or key in asked:
                 continue
             asked.add(key)
-            try:
-                req = spec.to_netlink(index, self.proto)
-            except ValueError as exc:
-                outcomes.append(_failed("add", spec, errno.EINVAL, str(exc), self._prefix))
-                continue
+            built = self._built
+            req = built.get(key) if built is not None else None
+            if req is None:
+                try:
+                    req = spec.to_netlink(index, self.proto)
+                except ValueError as exc:
+                    outcomes.append(_failed("add", spec, errno.EINVAL, str(exc), self._prefix))
+                    continue
+                if built is None:
+                    built = self._built = {}
+                built[key] = req    # the next add of this VIP (the next takeover) reuses it
             keys.append(key)
             reqs.append(req)
-        added = await gather_outcomes([self.netlink.add_address(r) for r in reqs])
+        return keys, reqs
+
+    def _record_added(self, keys, reqs, added):
         for key, req, outcome in zip(keys, reqs, added):
             if outcome.status == DONE:
                 self._ours[key] = req
-        return outcomes + added
 
     # -- RFC 5798 §6.4.3: leaving Master; clean stop --------------------------
     async def remove_all(self, force=False):
@@ -156,9 +216,7 @@ class VipSet:
         held = list(self._ours.items())
         outcomes = await gather_outcomes([self.netlink.del_address(_as_delete(req))
                                           for _key, req in held])
-        for (key, _req), outcome in zip(held, outcomes):
-            if outcome.ok:
-                del self._ours[key]
+        self._record_removed(held, outcomes)
         if force:
             handled = {key for key, _req in held}
             pairs, failures = await self._resolve("del", self.specs)
@@ -172,6 +230,24 @@ class VipSet:
                 deletes.append(self.netlink.del_address(spec.to_netlink_delete(index)))
             outcomes.extend(await gather_outcomes(deletes))
         return outcomes
+
+    def remove_all_then(self, on_done):
+        """remove_all() (not forced) without a coroutine: the deletes of what we hold
+        join the netlink batch now, on_done([Outcome]) follows the last answer (at
+        once when nothing is held).  A stop or a burst of masters stepping down
+        removes its VIPs without a task per instance (issue 6)."""
+        held = list(self._ours.items())
+
+        def answered(outcomes):
+            self._record_removed(held, outcomes)
+            on_done(outcomes)
+        _all_then([_as_delete(req) for _key, req in held], self.netlink.del_address_then,
+                  answered)
+
+    def _record_removed(self, held, outcomes):
+        for (key, _req), outcome in zip(held, outcomes):
+            if outcome.ok:
+                self._ours.pop(key, None)
 
 
     # -- keepalived-vrrp.md §3.17: reload --------------------------------------
@@ -193,6 +269,7 @@ class VipSet:
         for key, outcome in zip(keys, outcomes):
             if outcome.ok:
                 del self._ours[key]
+        self._built = None
         self.specs = specs
         return outcomes
 

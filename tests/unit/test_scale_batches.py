@@ -212,7 +212,7 @@ class RecordingAnnouncer(Announcer):
         super().__init__(codec=object())
         self.calls = []
 
-    def send_rounds(self, rounds):
+    def send_checked(self, rounds):
         self.calls.append([(i, str(v[0])) for i, _m, v in rounds])
         return [RoundResult(sent=1) for _ in rounds]
 
@@ -253,6 +253,43 @@ def test_a_later_transitions_first_round_goes_before_earlier_repeats():
     assert ann.calls == [[(1, "10.0.0.1")],
                          [(2, "10.0.0.2"), (1, "10.0.0.1")],
                          [(2, "10.0.0.2"), (1, "10.0.0.1")]]
+
+
+def test_in_a_burst_only_first_rounds_go_and_the_repeats_follow_its_end():
+    ann = RecordingAnnouncer()
+    burst = {"on": True}
+    ann.hurry = lambda: burst["on"]
+
+    async def main():
+        first = ann.announce([((1, MAC), ["10.0.0.1"])], 3)
+        while not ann.calls:
+            await asyncio.sleep(0)
+        second = ann.announce([((2, MAC), ["10.0.0.2"])], 2)
+        while len(ann.calls) < 2:
+            await asyncio.sleep(0)
+        for _ in range(3):              # the burst goes on: no repeat leaves
+            await asyncio.sleep(0.003)
+        held = list(ann.calls)
+        assert ann.busy                 # held repeats keep the announcer busy
+        burst["on"] = False
+        return held, await asyncio.gather(first, second)
+
+    held, rounds = asyncio.run(main())
+    assert held == [[(1, "10.0.0.1")], [(2, "10.0.0.2")]]
+    assert rounds == [3, 2]             # no round was dropped
+    assert ann.calls[2:] == [[(1, "10.0.0.1"), (2, "10.0.0.2")], [(1, "10.0.0.1")]]
+    assert ann._batch.held > 0
+
+
+def test_held_repeats_go_after_repeat_hold_s_even_if_the_burst_lasts():
+    ann = RecordingAnnouncer()
+    ann.hurry = lambda: True
+    ann._batch = GarpBatch(ann, repeat_hold_s=0.01)
+
+    async def main():
+        return await asyncio.wait_for(ann.announce([((1, MAC), ["10.0.0.1"])], 2), 5)
+
+    assert asyncio.run(main()) == 2
 
 
 def test_garp_burst_stops_an_instance_that_left_master():
@@ -320,6 +357,40 @@ def test_after_batch_defers_past_the_threshold_keeps_order_and_waits_for_idle_ho
     assert out == [0, 1, 2, 3, 4]
     assert busy["n"] < 0            # it waited for the host to become idle
     assert after.deferred == 3
+
+
+def test_after_batch_counts_a_burst_spread_over_loop_turns_and_holds_it_while_it_lasts():
+    """Transitions spread over an advert interval (one or two per loop turn) are a
+    burst too: the calls are counted per window of time, not per loop turn, and
+    the queue waits until no call was deferred for a window."""
+    now = {"t": 100.0}
+    out = []
+
+    async def main():
+        after = AfterBatch(lambda: False, immediate=3, window_s=0.005, max_delay_s=10,
+                           clock=lambda: now["t"])
+        for i in range(8):                  # one call per loop turn, 0.5 ms apart
+            if after.defer():
+                after.add(out.append, i)
+            else:
+                out.append(i)
+            now["t"] += 0.0005
+            await asyncio.sleep(0)
+        assert out == [0, 1, 2] and after.pending == 5
+        assert after.bursting
+        for _ in range(5):                  # the host is idle, but the burst goes on
+            await asyncio.sleep(0)
+        assert after.pending == 5
+        now["t"] += 0.005                   # a window without a call: the burst is over
+        while after.pending:
+            await asyncio.sleep(0)
+        assert not after.bursting
+        assert not after.defer()            # a new window starts
+        return after
+
+    after = asyncio.run(main())
+    assert out == list(range(8))
+    assert after.deferred == 5
 
 
 def test_after_batch_runs_everything_after_max_delay_even_if_busy_and_survives_errors():
