@@ -142,18 +142,6 @@ _PLACEHOLDER_SRC = {4: "0.0.0.0", 6: "::"}
 STATUS_COALESCE_S = 0.05                            # the systemd status line, at most this often
 
 
-class _Later:
-    """AfterBatch.add's shape over a plain list: [(fn, args)] run after the host flush."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: list) -> None:
-        self.items = items
-
-    def add(self, fn, *args) -> None:
-        self.items.append((fn, args))
-
-
 def _settle_memory():
     """Issue 6 (memory): the garbage cycles start-up (or a reload) left behind
     (pyroute2 replies, parse leftovers) are collected now, and what survives
@@ -911,16 +899,16 @@ class Engine:
             # automatic collection is back once the burst's host work is out
             gc.disable()
             self.after.add(gc.enable)
-        # not a burst: the host work leaves first, at once (no loop turn per step),
-        # then this batch's lines and notifies (issue 6, failover: a lone takeover's
-        # first GARP follows its timer by a fraction of a millisecond)
-        later = None if defer else []
-        hurry = False
+        # Lines and notifies run after the host work: in a burst once it is out
+        # (one deferred entry per batch of actions, the machine's own objects:
+        # issue 6 memory), otherwise right after this batch's host work, which
+        # leaves at once (issue 6 failover: a lone takeover's first GARP follows
+        # its timer by a fraction of a millisecond)
+        has_later = hurry = False
         for action in actions:
             kind = type(action)
-            if kind is Log:
-                (self.after if defer else _Later(later)).add(
-                    vrrp_log.log, action.level, "%s", action.text)
+            if kind is Log or kind is Notify:
+                has_later = True
             elif rt is None:
                 continue
             elif kind is StateChanged:
@@ -933,8 +921,7 @@ class Engine:
                 hurry = True
             elif kind is RemoveVips:
                 rt.vips_wanted = False
-                force = action.force
-                rt.queue.submit(Inline(functools.partial(rt.remove_vips_inline, force)))
+                rt.queue.submit(Inline(functools.partial(rt.remove_vips_inline, action.force)))
             elif kind is UpdateVips:
                 # reload of a MASTER (engine_reload.reconfigure): the new ones are added
                 rt.queue.submit(rt.add_vips)
@@ -947,19 +934,32 @@ class Engine:
                     hurry = True
             elif kind is SendSourceGarp:
                 rt.queue.submit(rt.source_garp)
-            elif kind is Notify:
-                (self.after if defer else _Later(later)).add(self._notify, rt, action)
             elif kind is PriorityUpdated:
                 rt.priority = action.new
-                (self.after if defer else _Later(later)).add(self._notify_priority, rt,
-                                                             action.new)
-        if later is not None:
+                has_later = True
+        if defer:
+            if has_later:
+                self.after.add(self._lines_and_notifies, rt, actions)
+        else:
             if hurry:
                 self._flush_host()
-            for fn, args in later:
-                fn(*args)
+            if has_later:
+                self._lines_and_notifies(rt, actions)
         if rt is not None and rt.group is not None and rt.started and not rt.deleting:
             self._route(rt.group.react(now_ns, rt.name, actions))
+
+    def _lines_and_notifies(self, rt, actions) -> None:
+        """The Log lines, notifies and priority notifies among `actions`, in order."""
+        for action in actions:
+            kind = type(action)
+            if kind is Log:
+                vrrp_log.log(action.level, "%s", action.text)
+            elif rt is None:
+                continue
+            elif kind is Notify:
+                self._notify(rt, action)
+            elif kind is PriorityUpdated:
+                self._notify_priority(rt, action.new)
 
     def _flush_host(self) -> None:
         """Send the VIP adds and GARP rounds queued so far now, not on the next

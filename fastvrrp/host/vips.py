@@ -40,7 +40,7 @@ import functools
 import ipaddress
 import logging
 
-from .addrspec import IFAPROT_FASTVRRP, VipSpec, delete_request
+from .addrspec import IFAPROT_FASTVRRP, VipSpec
 from .nlrequest import Unresolved, name_prefix, resolve_names
 from .outcome import DONE, FAILED, NetlinkQueryError, Outcome
 from .values import check_items
@@ -109,14 +109,15 @@ class VipSet:
         self.name = name
         self.proto = proto
         self._prefix = name_prefix(name)
-        self._ours = {}         # address_key -> IfaRequest we added
-        self._built = None      # address_key -> IfaRequest built for an add (made on use)
+        # address_key -> the VipSpec we added there (its requests are rebuilt when
+        # needed: issue 6 memory, thousands of instances holding their VIPs)
+        self._ours = {}
 
     # -- what we hold ----------------------------------------------------------
     @property
     def added(self):
         """The requests of the addresses we added and still hold, in add order."""
-        return tuple(self._ours.values())
+        return tuple(spec.to_netlink(key[0], self.proto) for key, spec in self._ours.items())
 
     def holds(self, spec):
         """True if `spec` (on its recorded interface) was added by us."""
@@ -159,9 +160,9 @@ class VipSet:
     async def add_all(self):
         """Add every VIP we do not hold yet, in configuration order -> [Outcome]."""
         pairs, outcomes = await self._resolve("add", self.specs)
-        keys, reqs = self._add_requests(pairs, outcomes)
+        keys, specs, reqs = self._add_requests(pairs, outcomes)
         added = await gather_outcomes([self.netlink.add_address(r) for r in reqs])
-        self._record_added(keys, reqs, added)
+        self._record_added(keys, specs, added)
         return outcomes + added
 
     def add_all_then(self, on_done):
@@ -174,48 +175,44 @@ class VipSet:
         if self.ifindex_of is None:
             return False
         pairs, outcomes = self._resolve_now("add", self.specs)
-        keys, reqs = self._add_requests(pairs, outcomes)
+        keys, specs, reqs = self._add_requests(pairs, outcomes)
+
         def answered(added):
-            self._record_added(keys, reqs, added)
+            self._record_added(keys, specs, added)
             on_done(outcomes + added)
         _all_then(reqs, self.netlink.add_address_then, answered)
         return True
 
     def _add_requests(self, pairs, outcomes):
-        """(keys, requests) of the VIPs in `pairs` not held yet; an unencodable one
-        is a FAILED outcome appended to `outcomes`."""
-        keys, reqs, asked = [], [], set()
+        """(keys, specs, requests) of the VIPs in `pairs` not held yet; an
+        unencodable one is a FAILED outcome appended to `outcomes`."""
+        keys, specs, reqs, asked = [], [], [], set()
         for spec, index in pairs:
             key = address_key(index, spec.address, spec.prefixlen)
             if key in self._ours or key in asked:
                 continue
             asked.add(key)
-            built = self._built
-            req = built.get(key) if built is not None else None
-            if req is None:
-                try:
-                    req = spec.to_netlink(index, self.proto)
-                except ValueError as exc:
-                    outcomes.append(_failed("add", spec, errno.EINVAL, str(exc), self._prefix))
-                    continue
-                if built is None:
-                    built = self._built = {}
-                built[key] = req    # the next add of this VIP (the next takeover) reuses it
+            try:
+                req = spec.to_netlink(index, self.proto)
+            except ValueError as exc:
+                outcomes.append(_failed("add", spec, errno.EINVAL, str(exc), self._prefix))
+                continue
             keys.append(key)
+            specs.append(spec)
             reqs.append(req)
-        return keys, reqs
+        return keys, specs, reqs
 
-    def _record_added(self, keys, reqs, added):
-        for key, req, outcome in zip(keys, reqs, added):
+    def _record_added(self, keys, specs, added):
+        for key, spec, outcome in zip(keys, specs, added):
             if outcome.status == DONE:
-                self._ours[key] = req
+                self._ours[key] = spec
 
     # -- RFC 5798 §6.4.3: leaving Master; clean stop --------------------------
     async def remove_all(self, force=False):
         """Remove the VIPs we added (with force: every configured VIP) -> [Outcome]."""
         held = list(self._ours.items())
-        outcomes = await gather_outcomes([self.netlink.del_address(_as_delete(req))
-                                          for _key, req in held])
+        outcomes = await gather_outcomes([self.netlink.del_address(_delete(key, spec))
+                                          for key, spec in held])
         self._record_removed(held, outcomes)
         if force:
             handled = {key for key, _req in held}
@@ -241,7 +238,7 @@ class VipSet:
         def answered(outcomes):
             self._record_removed(held, outcomes)
             on_done(outcomes)
-        _all_then([_as_delete(req) for _key, req in held], self.netlink.del_address_then,
+        _all_then([_delete(key, spec) for key, spec in held], self.netlink.del_address_then,
                   answered)
 
     def _record_removed(self, held, outcomes):
@@ -269,15 +266,13 @@ class VipSet:
         for key, outcome in zip(keys, outcomes):
             if outcome.ok:
                 del self._ours[key]
-        self._built = None
         self.specs = specs
         return outcomes
 
 
-def _as_delete(req):
-    peer = req.attr("IFA_ADDRESS")
-    return delete_request(req.family, req.local, req.prefixlen, req.index,
-                          peer=peer if peer != req.local else None)
+def _delete(key, spec):
+    """The RTM_DELADDR of what we added for `spec` at `key` (its ifindex)."""
+    return spec.to_netlink_delete(key[0])
 
 
 # -- start-up: what a crashed earlier run left behind ---------------------------
