@@ -899,15 +899,21 @@ class Engine:
             # automatic collection is back once the burst's host work is out
             gc.disable()
             self.after.add(gc.enable)
-        # Lines and notifies run after the host work: in a burst once it is out
-        # (one deferred entry per batch of actions, the machine's own objects:
-        # issue 6 memory), otherwise right after this batch's host work, which
-        # leaves at once (issue 6 failover: a lone takeover's first GARP follows
-        # its timer by a fraction of a millisecond)
+        # In a burst, lines and notifies run once its host work is out (one deferred
+        # entry per batch of actions, the machine's own objects: issue 6 memory).
+        # Otherwise the lines come at once (keepalived logs "Entering MASTER STATE"
+        # before it sets the VIPs) and the notifies after this batch's host work,
+        # which leaves at once (issue 6 failover: a lone takeover's first GARP
+        # follows its timer by a fraction of a millisecond; keepalived notifies last)
         has_later = hurry = False
         for action in actions:
             kind = type(action)
-            if kind is Log or kind is Notify:
+            if kind is Log:
+                if defer:
+                    has_later = True
+                else:
+                    vrrp_log.log(action.level, "%s", action.text)
+            elif kind is Notify:
                 has_later = True
             elif rt is None:
                 continue
@@ -944,16 +950,18 @@ class Engine:
             if hurry:
                 self._flush_host()
             if has_later:
-                self._lines_and_notifies(rt, actions)
+                self._lines_and_notifies(rt, actions, lines=False)
         if rt is not None and rt.group is not None and rt.started and not rt.deleting:
             self._route(rt.group.react(now_ns, rt.name, actions))
 
-    def _lines_and_notifies(self, rt, actions) -> None:
-        """The Log lines, notifies and priority notifies among `actions`, in order."""
+    def _lines_and_notifies(self, rt, actions, lines: bool = True) -> None:
+        """The Log lines (unless not `lines`), notifies and priority notifies among
+        `actions`, in order."""
         for action in actions:
             kind = type(action)
             if kind is Log:
-                vrrp_log.log(action.level, "%s", action.text)
+                if lines:
+                    vrrp_log.log(action.level, "%s", action.text)
             elif rt is None:
                 continue
             elif kind is Notify:
