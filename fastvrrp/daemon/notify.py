@@ -578,6 +578,10 @@ def _spec(keyword: str, command, default_user, use_symlink_paths: bool,
     return ChildSpec(vetted.argv, uid=vetted.uid, gid=vetted.gid, name=keyword)
 
 
+_NOTIFY_ATTRS = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
+                 "notify_deleted", "notify_master_rx_lower_pri", "notify")
+
+
 def scripts_from_model(owner, default_user, *, use_symlink_paths: bool = False,
                        vet=None) -> NotifyScripts:
     """NotifyScripts for a config model VrrpInstance or SyncGroup.
@@ -586,6 +590,8 @@ def scripts_from_model(owner, default_user, *, use_symlink_paths: bool = False,
     vet_notify_script); one that keepalived would drop is left out, with
     keepalived's messages logged.
     """
+    if not any(getattr(owner, attr, None) for attr in _NOTIFY_ATTRS):
+        return NO_SCRIPTS       # issue 6 (start-up): most instances have none
     from ..track.security import vet_notify_script
     vet = vet or vet_notify_script
 
