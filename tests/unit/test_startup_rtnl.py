@@ -18,6 +18,7 @@ from fastvrrp.host import nlsocket
 from fastvrrp.host.objects import AddrInfo, LinkInfo
 from fastvrrp.host.vmac import LinkView
 from fastvrrp.host.vmacspec import VmacMark
+from freshpy import fresh_python
 
 CONFIG = """\
 global_defs {
@@ -214,18 +215,13 @@ def test_requests_it_does_not_serve_go_to_pyroute2_and_close_ends_both():
 
 # -- what a start imports -------------------------------------------------------------------
 
-def _fresh_python(code):
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=False)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_starting_the_daemon_imports_no_pyroute2_socket_machinery_before_the_first_vip():
     # what a start does before its first VIP: the CLI, the process shell, the config,
     # the engine; the interfaces and addresses read, the notifications subscribed, the
     # trackers applied (none here)
-    modules = _fresh_python(
+    modules = fresh_python(
         "import asyncio, json, sys\n"
         "from fastvrrp import cli\n"
         "from fastvrrp.daemon import process, engine, configload\n"

@@ -28,6 +28,7 @@ from fastvrrp.daemon import process, sock_pool
 from fastvrrp.daemon.engine import Engine
 from fastvrrp.daemon.options import parse
 from fastvrrp.host import firewall
+from freshpy import fresh_python
 
 CONFIG = """\
 global_defs {
@@ -47,13 +48,6 @@ vrrp_instance VI_1 {
 """
 
 
-def _fresh_python(code):
-    """Run `code` in a new interpreter (sys.modules as a daemon start has it);
-    the JSON it prints."""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=False)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # -- what a start imports -----------------------------------------------------------------
@@ -61,7 +55,7 @@ def _fresh_python(code):
 def test_a_daemon_start_imports_no_test_tools_and_only_parts_of_pyroute2():
     # everything the daemon imports before its first VIP: the CLI, the process
     # shell, the config reader (on a real config), the engine and the host modules
-    modules = _fresh_python(
+    modules = fresh_python(
         "import json, sys\n"
         "from fastvrrp import cli\n"
         "from fastvrrp.daemon import process, engine, configload\n"
@@ -83,7 +77,7 @@ def test_a_daemon_start_imports_no_test_tools_and_only_parts_of_pyroute2():
 
 
 def test_lazy_pyroute2_loads_submodules_alone_and_the_real_init_on_a_package_name():
-    got = _fresh_python(
+    got = fresh_python(
         "import json, sys\n"
         "import fastvrrp.host\n"
         "import pyroute2\n"
@@ -112,7 +106,7 @@ def test_lazy_pyroute2_loads_submodules_alone_and_the_real_init_on_a_package_nam
 
 
 def test_lazy_pyroute2_leaves_an_already_imported_pyroute2_alone():
-    got = _fresh_python(
+    got = fresh_python(
         "import json, sys\n"
         "import pyroute2\n"
         "real = sys.modules['pyroute2']\n"
