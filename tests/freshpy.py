@@ -12,3 +12,22 @@ def fresh_python(code):
                          timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# a one-instance config: the daemon start whose imports the start-up tests check
+START_CONFIG = """\
+global_defs {
+    router_id structure
+    vrrp_version 3
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface lo
+    virtual_router_id 51
+    priority 200
+    advert_int 0.01
+    virtual_ipaddress {
+        10.200.0.1/32
+    }
+}
+"""

@@ -18,24 +18,7 @@ from fastvrrp.host import nlsocket
 from fastvrrp.host.objects import AddrInfo, LinkInfo
 from fastvrrp.host.vmac import LinkView
 from fastvrrp.host.vmacspec import VmacMark
-from freshpy import fresh_python
-
-CONFIG = """\
-global_defs {
-    router_id structure
-    vrrp_version 3
-}
-vrrp_instance VI_1 {
-    state MASTER
-    interface lo
-    virtual_router_id 51
-    priority 200
-    advert_int 0.01
-    virtual_ipaddress {
-        10.200.0.1/32
-    }
-}
-"""
+from freshpy import START_CONFIG as CONFIG, fresh_python
 
 
 # -- hand-made rtnetlink messages -----------------------------------------------------------
@@ -214,7 +197,6 @@ def test_requests_it_does_not_serve_go_to_pyroute2_and_close_ends_both():
 
 
 # -- what a start imports -------------------------------------------------------------------
-
 
 
 def test_starting_the_daemon_imports_no_pyroute2_socket_machinery_before_the_first_vip():

@@ -28,26 +28,7 @@ from fastvrrp.daemon import process, sock_pool
 from fastvrrp.daemon.engine import Engine
 from fastvrrp.daemon.options import parse
 from fastvrrp.host import firewall
-from freshpy import fresh_python
-
-CONFIG = """\
-global_defs {
-    router_id structure
-    vrrp_version 3
-}
-vrrp_instance VI_1 {
-    state MASTER
-    interface lo
-    virtual_router_id 51
-    priority 200
-    advert_int 0.01
-    virtual_ipaddress {
-        10.200.0.1/32
-    }
-}
-"""
-
-
+from freshpy import START_CONFIG as CONFIG, fresh_python
 
 
 # -- what a start imports -----------------------------------------------------------------
