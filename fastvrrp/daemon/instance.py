@@ -134,6 +134,28 @@ class Inline:
             raise error
 
 
+class _Running:
+    """An Inline job in flight; a future for drain() only when someone waits."""
+
+    __slots__ = ("finished", "_waiter")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self._waiter: Optional[asyncio.Future] = None
+
+    def finish(self) -> None:
+        self.finished = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def waiter(self) -> asyncio.Future:
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            if self.finished:
+                self._waiter.set_result(None)
+        return self._waiter
+
+
 class HostQueue:
     """Runs one instance's host jobs in submission order (see the module docstring).
 
@@ -148,7 +170,7 @@ class HostQueue:
         self._jobs: Optional[list] = None        # made by submit(), dropped when idle
         self._task: Optional[asyncio.Task] = None
         self._busy = False
-        self._inline: Optional[asyncio.Future] = None    # an Inline job not done yet
+        self._inline: Optional[_Running] = None     # an Inline job not done yet
         self.done = 0
         self.failed = 0
 
@@ -175,16 +197,16 @@ class HostQueue:
                 and (self._task is None or self._task.done()))
 
     def _start_inline(self, job: Inline) -> None:
-        marker = self._inline = asyncio.get_running_loop().create_future()
+        marker = self._inline = _Running()
         try:
             job.start(lambda error=None: self._inline_done(marker, error))
         except Exception as exc:     # a host job must never take the daemon down
             self._inline_done(marker, exc)
 
-    def _inline_done(self, marker: asyncio.Future, error) -> None:
-        if marker.done():
+    def _inline_done(self, marker: "_Running", error) -> None:
+        if marker.finished:
             return      # done() called twice: the first one counts
-        marker.set_result(None)
+        marker.finish()
         if self._inline is marker:
             self._inline = None
         if error is None:
@@ -224,7 +246,7 @@ class HostQueue:
     def _waitable(self) -> Optional[asyncio.Future]:
         """What drain() waits for now: the Inline job in flight or the task."""
         if self._inline is not None:
-            return self._inline
+            return self._inline.waiter()
         if self._task is not None and not self._task.done():
             return self._task
         return None
@@ -245,8 +267,7 @@ class HostQueue:
             self._task.cancel()
         if self._inline is not None:        # its batch answers later, to nobody
             marker, self._inline = self._inline, None
-            if not marker.done():
-                marker.set_result(None)
+            marker.finish()
 
 
 async def drain_all(queues) -> None:

@@ -47,8 +47,24 @@ def _address(name, value, version):
     return addr.packed
 
 
+# The common IPv4 VIP add: IFA_LOCAL, IFA_ADDRESS, IFA_PROTO, in one pack (issue 6)
+_V4_PLAIN = struct.Struct("=BBBBI HH4s HH4s HHB3x")
+_V4_PLAIN_NAMES = ("IFA_LOCAL", "IFA_ADDRESS", "IFA_PROTO")
+
+
 def encode_ifa(req):
     """The ifaddrmsg + attributes of `req` (an IfaRequest) -> bytes; ValueError if bad."""
+    attrs = req.attrs
+    if (req.family == socket.AF_INET and len(attrs) == 3
+            and (attrs[0][0], attrs[1][0], attrs[2][0]) == _V4_PLAIN_NAMES):
+        try:
+            return _V4_PLAIN.pack(
+                req.family, req.prefixlen, req.flags, req.scope, req.index,
+                8, IFA_LOCAL, _address("IFA_LOCAL", attrs[0][1], 4),
+                8, IFA_ADDRESS, _address("IFA_ADDRESS", attrs[1][1], 4),
+                5, IFA_PROTO, attrs[2][1])
+        except struct.error as exc:
+            raise ValueError("bad ifaddrmsg field: %s" % exc) from None
     version = _FAMILY_VERSION.get(req.family)
     if version is None:
         raise ValueError("address family %r is neither AF_INET nor AF_INET6" % (req.family,))

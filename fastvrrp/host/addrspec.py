@@ -258,10 +258,11 @@ class VipSpec:
     def ifa_flags(self):
         """IFA_F_* for the request (keepalived: NODAD on IPv6 unless -nodad)."""
         flags = 0
-        for name, bit in _FLAG_FIELDS:
-            if getattr(self, name):
-                flags |= bit
-        if self.version == 6 and self.nodad:
+        if self.home or self.mngtmpaddr or self.noprefixroute or self.autojoin:
+            for name, bit in _FLAG_FIELDS:
+                if getattr(self, name):
+                    flags |= bit
+        if self.nodad and self.address.version == 6:
             flags |= IFA_F_NODAD
         return flags
 
@@ -294,8 +295,11 @@ class VipSpec:
         index = self._index(ifindex)
         if proto is not None and (not isinstance(proto, int) or not 0 <= proto <= 255):
             raise ValueError("IFA_PROTO must be 0..255 or None, got %r" % (proto,))
-        local = str(self.address)
-        attrs = [("IFA_LOCAL", local), ("IFA_ADDRESS", str(self.peer or self.address))]
+        address = self.address
+        v6 = address.version == 6
+        local = str(address)
+        peer = self.peer
+        attrs = [("IFA_LOCAL", local), ("IFA_ADDRESS", str(peer) if peer else local)]
         if self._resolved_broadcast is not None:
             attrs.append(("IFA_BROADCAST", str(self._resolved_broadcast)))
         if self.label is not None:
@@ -303,13 +307,15 @@ class VipSpec:
         flags = self.ifa_flags
         if flags:
             attrs.append(("IFA_FLAGS", flags))
-        lft = self.effective_preferred_lft
-        if self.version == 6 and lft != INFINITY_LIFE_TIME:
-            attrs.append(("IFA_CACHEINFO", CacheInfo(preferred=lft)))
+        if v6:
+            lft = self.effective_preferred_lft
+            if lft != INFINITY_LIFE_TIME:
+                attrs.append(("IFA_CACHEINFO", CacheInfo(preferred=lft)))
         if proto:
             attrs.append(("IFA_PROTO", proto))
-        return IfaRequest(family=self.family, prefixlen=self.prefixlen, flags=flags & 0xFF,
-                          scope=self.scope, index=index, attrs=tuple(attrs))
+        return IfaRequest(family=socket.AF_INET6 if v6 else socket.AF_INET,
+                          prefixlen=self.prefixlen, flags=flags & 0xFF, scope=self.scope,
+                          index=index, attrs=tuple(attrs))
 
     def to_netlink_delete(self, ifindex=None):
         """The RTM_DELADDR request removing this VIP from `ifindex`."""

@@ -49,10 +49,12 @@ log = logging.getLogger("fastvrrp.host")
 
 
 def address_key(ifindex, address, prefixlen):
-    """The identity of an address on the host: (ifindex, ip_address, prefixlen)."""
+    """The identity of an address on the host: (ifindex, IP version, the address as
+    an int, prefixlen): ints hash in C, ipaddress objects in Python (issue 6: a
+    burst of VIP adds hashes each key several times)."""
     if not isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
         address = ipaddress.ip_address(address)     # (an address object is not re-parsed)
-    return (ifindex, address, prefixlen)
+    return (ifindex, address.version, int(address), prefixlen)
 
 
 def _failed(op, spec, code, message, prefix):
@@ -121,8 +123,8 @@ class VipSet:
 
     def holds(self, spec):
         """True if `spec` (on its recorded interface) was added by us."""
-        return any(key[1] == spec.address and key[2] == spec.prefixlen
-                   and (spec.ifindex is None or key[0] == spec.ifindex)
+        mine = address_key(spec.ifindex, spec.address, spec.prefixlen)[1:]
+        return any(key[1:] == mine and (spec.ifindex is None or key[0] == spec.ifindex)
                    for key in self._ours)
 
     def forget(self, ifindex, address, prefixlen):

@@ -58,6 +58,13 @@ def test_encode_ifa_matches_pyroute2_for_add_and_delete(spec):
     (IfaRequest(socket.AF_INET, 32, 0, 0, 1, (("IFA_MULTICAST", "10.0.0.1"),)), "unsupported"),
     (IfaRequest(socket.AF_INET, 32, 0, 0, -1, ()), "ifaddrmsg"),
     (IfaRequest(socket.AF_INET6, 64, 0, 0, 1, (("IFA_CACHEINFO", 5),)), "CacheInfo"),
+    # the one-pack form of a plain IPv4 add checks the same
+    (IfaRequest(socket.AF_INET, 32, 0, 0, 1, (("IFA_LOCAL", "fd00::1"),
+                                              ("IFA_ADDRESS", "fd00::1"), ("IFA_PROTO", 112))),
+     "is not IPv4"),
+    (IfaRequest(socket.AF_INET, 32, 0, 0, -1, (("IFA_LOCAL", "10.0.0.1"),
+                                               ("IFA_ADDRESS", "10.0.0.1"), ("IFA_PROTO", 112))),
+     "ifaddrmsg"),
 ])
 def test_encode_ifa_rejects_bad_requests_with_a_reason(req, message):
     with pytest.raises(ValueError, match=message):
