@@ -5,11 +5,12 @@ import subprocess
 import sys
 
 
-def fresh_python(code):
+def fresh_python(code, netns=None):
     """Run `code` with this venv's interpreter (sys.modules as a fresh process has
-    it); the JSON it prints last."""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=False)
+    it), inside the network namespace `netns` if given; the JSON it prints last."""
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    out = subprocess.run(prefix + [sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -4,13 +4,11 @@ socket machinery; pyroute2 stays the oracle: what both decode must be the same
 LinkInfo / AddrInfo / LinkView, and a daemon start must not import it."""
 
 import asyncio
-import json
 import os
 import secrets
 import socket
 import struct
 import subprocess
-import sys
 
 import pytest
 
@@ -287,10 +285,7 @@ def test_a_lab_namespace_reads_the_same_raw_and_through_pyroute2():
             "        ours.close()\n"
             "        theirs.close()\n"
             "print(json.dumps(asyncio.run(main())))\n")
-        out = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", code],
-                             capture_output=True, text=True, timeout=120, check=False)
-        assert out.returncode == 0, out.stderr
-        ours, theirs = json.loads(out.stdout.strip().splitlines()[-1])
+        ours, theirs = fresh_python(code, netns=name)
     finally:
         subprocess.run(["ip", "netns", "del", name], timeout=30, check=False)
     assert ours == theirs

@@ -13,13 +13,11 @@ import errno
 import gc
 import signal
 import ipaddress
-import json
 import logging
 import os
 import secrets
 import struct
 import subprocess
-import sys
 
 import pytest
 
@@ -149,10 +147,7 @@ def test_tables_present_and_cleanup_stale_follow_the_kernel():
             "    out['cleanup_nothing'] = await AcceptModeFirewall().cleanup_stale()\n"
             "    print(json.dumps(out))\n"
             "asyncio.run(main())\n")
-        out = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", code],
-                             capture_output=True, text=True, timeout=120, check=False)
-        assert out.returncode == 0, out.stderr
-        got = json.loads(out.stdout.strip().splitlines()[-1])
+        got = fresh_python(code, netns=name)
     finally:
         subprocess.run(["ip", "netns", "del", name], timeout=30, check=False)
     assert got == {"empty": False, "hold": None, "held": True, "held6": False, "other": False,
