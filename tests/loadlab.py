@@ -81,9 +81,9 @@ from fastvrrp._fastpath import FastPath
 from fastvrrp._packet import build_advert
 from fastvrrp.daemon.convert import instance_params
 from fastvrrp.daemon.fastpath_bridge import FastPathBridge
-from fastvrrp.vrrp import Startup, TimerFired, VrrpMachine
+from fastvrrp.vrrp import Startup, VrrpMachine
 from notifylab import make_script
-from unit.test_fastpath_differential import SLACK, Bridged, Oracle, run_until
+from unit.test_fastpath_differential import Bridged, Oracle, run_until
 
 LAB_PREFIX = "fl"               # namespaces fl<6 hex>-<role>: 2 letters, so "master" fits in 15
 INSTANCES = 1000
@@ -569,23 +569,14 @@ class HeapOracle(Oracle):
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
-    def tick(self, now):
-        self.now = now = max(self.now, now)
+    def due(self, now):
         heap = self.timers.heap
-        for _round in range(64):
-            due = []
-            while heap and heap[0][0] <= now:
-                d, seq, key = heapq.heappop(heap)
-                if self.timers.get(key) == (d, seq):
-                    due.append((d, seq, key))
-            if not due:
-                return
-            for d, seq, key in due:
-                if self.timers.get(key) != (d, seq):
-                    continue             # cancelled or re-armed by an earlier expiry
-                del self.timers[key]
-                t = d if now - d < SLACK else now
-                self.handle(key[0], t, TimerFired(key[1], d))
+        due = []
+        while heap and heap[0][0] <= now:
+            d, seq, key = heapq.heappop(heap)
+            if self.timers.get(key) == (d, seq):
+                due.append((d, seq, key))
+        return due
 
 
 class LinkBridged(Bridged):
@@ -720,20 +711,20 @@ def run_burst(pair, *, quiet_s=0.5, timeout=3.0, notify_timeout=20.0):
         except WaitTimeout as exc:
             timeouts.append(str(exc))
 
+    def phase(name, burst, since, states):
+        """Turn the burst on or off, then wait until both FIFOs show every burst
+        instance in its new state."""
+        t = time.monotonic()
+        pair.set_burst(burst)
+        for role, state in zip(("master", "backup"), states):
+            wait(_fifo_waiter(pair, role, since[role], dict.fromkeys(names, state)),
+                 "%d %s FIFO lines %s" % (len(names), role, state))
+        seconds[name] = time.monotonic() - t
+
     t_start = time.time_ns()
-    t = time.monotonic()
-    pair.set_burst(True)
-    for role, state in (("master", "BACKUP"), ("backup", "MASTER")):
-        wait(_fifo_waiter(pair, role, fifo0[role], dict.fromkeys(names, state)),
-             "%d %s FIFO lines %s" % (len(names), role, state))
-    seconds["down"] = time.monotonic() - t
+    phase("down", True, fifo0, ("BACKUP", "MASTER"))
     fifo_mid = {role: len(pair.fifos[role].snapshot()) for role in ROLES}
-    t = time.monotonic()
-    pair.set_burst(False)
-    for role, state in (("master", "MASTER"), ("backup", "BACKUP")):
-        wait(_fifo_waiter(pair, role, fifo_mid[role], dict.fromkeys(names, state)),
-             "%d %s FIFO lines %s" % (len(names), role, state))
-    seconds["up"] = time.monotonic() - t
+    phase("up", False, fifo_mid, ("MASTER", "BACKUP"))
     time.sleep(quiet_s)              # the bounded observation window for late transitions
     pair.check_alive()
     t_end = time.time_ns()

@@ -240,10 +240,14 @@ class Oracle:
     def next_deadline(self):
         return min((d for d, _seq in self.timers.values()), default=None)
 
+    def due(self, now):
+        """The armed timers due at `now`, as (deadline, arming sequence, key), in order."""
+        return sorted((d, seq, key) for key, (d, seq) in self.timers.items() if d <= now)
+
     def tick(self, now):
         self.now = now = max(self.now, now)
         for _round in range(64):
-            due = sorted((d, seq, key) for key, (d, seq) in self.timers.items() if d <= now)
+            due = self.due(now)
             if not due:
                 return
             for d, seq, key in due:
