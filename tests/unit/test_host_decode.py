@@ -9,18 +9,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from fastvrrp.host.addrspec import IFA_F_NODAD, IFA_F_SECONDARY, IFA_F_TENTATIVE, VipSpec
 from fastvrrp.host.events import AddrEvent, LinkEvent, decode
 from fastvrrp.host.objects import IFF_NOARP, IFF_RUNNING, IFF_UP, AddrInfo, LinkInfo
-
-
-def roundtrip(cls, msg_type, fields, attrs):
-    msg = cls()
-    msg["header"]["type"] = msg_type
-    for key, value in fields.items():
-        msg[key] = value
-    msg["attrs"] = attrs
-    msg.encode()
-    out = cls(msg.data)
-    out.decode()
-    return out
+from nlmsg import roundtrip
 
 
 def addr_msg(msg_type=RTM_DELADDR, **over):

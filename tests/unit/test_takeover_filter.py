@@ -12,16 +12,7 @@ from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 from fastvrrp.host.addrspec import IFAPROT_FASTVRRP
 from fastvrrp.host.events import (AddrEvent, LinkEvent, NetlinkEvents, addr_proto, decode,
                                   strip_addr_proto)
-
-
-def encoded(cls, msg_type, fields, attrs):
-    msg = cls()
-    msg["header"]["type"] = msg_type
-    for key, value in fields.items():
-        msg[key] = value
-    msg["attrs"] = attrs
-    msg.encode()
-    return bytes(msg.data)
+from nlmsg import encoded
 
 
 def addr(address, proto=None, label=None, msg_type=RTM_NEWADDR):
