@@ -380,12 +380,15 @@ class InstanceRuntime:
         """add_vips_inline() can stand for add_vips(): no accept-mode rule to hold
         first or to release (RFC 5798 §6.4.3), no virtual_routes / virtual_rules
         after, interfaces from the table."""
-        firewall = self.firewall
-        return ((firewall is None
-                 or (not firewall.holds(self.name) and not self.drops_vips(self.name)))
+        return (not self._holds_drop_rule()
+                and (self.firewall is None or not self.drops_vips(self.name))
                 and self._routes is None and not self.plan.routes
                 and self._rules is None and not self.plan.rules
                 and self.vipset.ifindex_of is not None)
+
+    def _holds_drop_rule(self) -> bool:
+        """Our VIPs are in the accept-mode drop rule now (RFC 5798 §6.4.3)."""
+        return self.firewall is not None and self.firewall.holds(self.name)
 
     def add_vips_inline(self, done: Callable) -> None:
         """add_vips() as an Inline job: when can_add_inline(), the VIP adds join the
@@ -425,8 +428,7 @@ class InstanceRuntime:
         if force and self.stale_checked:
             force = False
         plain = (not (force or self.release_vips) and self._rules is None
-                 and self._routes is None
-                 and (self.firewall is None or not self.firewall.holds(self.name)))
+                 and self._routes is None and not self._holds_drop_rule())
         if not plain:
             _in_task(self.remove_vips(force), done)
             return

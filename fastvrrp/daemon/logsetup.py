@@ -140,13 +140,13 @@ class FileFormatter(logging.Formatter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._stamps = _Stamps("%a %b %d %H:%M:%S|%Y")
+        # the second's text with a %09d left for the nanoseconds ("%%" -> "%")
+        self._stamps = _Stamps("%a %b %d %H:%M:%S.%%09d %Y")
 
     def format(self, record: logging.LogRecord) -> str:
         # record.created is a float: microseconds are what it really holds
         us = round(record.created * 1_000_000)
-        clock, year = self._stamps(us // 1_000_000).split("|")
-        stamp = "%s.%09d %s" % (clock, us % 1_000_000 * 1000, year)
+        stamp = self._stamps(us // 1_000_000) % (us % 1_000_000 * 1000)
         return _stamped(stamp, record, self)
 
 
