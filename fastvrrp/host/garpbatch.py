@@ -97,7 +97,7 @@ class GarpBatch:
         now = loop.time()
         new, self._queue = self._queue, []
         going, self._going = self._going, []
-        hurry = getattr(self.announcer, "hurry", None)
+        hurry = self.announcer.hurry
         held = []
         if going and hurry is not None and hurry():
             # a burst: repeats wait (not longer than repeat_hold_s), first rounds go
