@@ -244,16 +244,24 @@ def test_ipv6_unicast_with_a_per_packet_hop_limit(star):
 @pytest.mark.netns
 def test_an_oversized_datagram_is_counted_and_skipped(star):
     """5000 bytes is no VRRP message (at most 4088 over IPv6): the kernel
-    fragments and reassembles it, recv_batch counts it truncated and goes on."""
+    fragments and reassembles it, recv_batch counts it truncated and goes on.
+
+    Seen once in about 100 suite runs: the big datagram never showed up at
+    the socket (cause not pinned down; a lost fragment would do it), so it is
+    sent up to three times.  Every attempt must come back as no packet, and
+    exactly one must be counted truncated."""
     lab, links = star
     a, b = links["a"], links["b"]
     rx = call_in(b.ns, sockets.open_rx_v6, b.ifname)
     tx = call_in(a.ns, sockets.open_tx_v6, a.ifname)
     try:
         big = bytearray(v3_ipv6(42, a.ipv6_ll)) + bytes(5000)
-        assert sockets.send_v6(tx, big, a.ipv6_ll)
-        select.select([rx], [], [], 5)
-        assert sockets.recv_batch(rx, 8) == []
+        for _attempt in range(3):
+            assert sockets.send_v6(tx, big, a.ipv6_ll)
+            select.select([rx], [], [], 3)
+            assert sockets.recv_batch(rx, 8) == []
+            if rx.stats.truncated:
+                break
         assert rx.stats.truncated == 1 and rx.stats.received == 0
         assert sockets.send_v6(tx, v3_ipv6(43, a.ipv6_ll), a.ipv6_ll)
         (pkt,) = wait_packets(rx)
