@@ -135,13 +135,19 @@ class Inline:
 
 
 class _Running:
-    """An Inline job in flight; a future for drain() only when someone waits."""
+    """An Inline job in flight, and its done(error=None) callback (one object,
+    not a closure: issue 6 memory, thousands in flight in a burst); a future
+    for drain() only when someone waits."""
 
-    __slots__ = ("finished", "_waiter")
+    __slots__ = ("finished", "_waiter", "_queue")
 
-    def __init__(self) -> None:
+    def __init__(self, queue: "HostQueue") -> None:
         self.finished = False
         self._waiter: Optional[asyncio.Future] = None
+        self._queue = queue
+
+    def __call__(self, error=None) -> None:
+        self._queue._inline_done(self, error)
 
     def finish(self) -> None:
         self.finished = True
@@ -154,6 +160,20 @@ class _Running:
             if self.finished:
                 self._waiter.set_result(None)
         return self._waiter
+
+
+class _Counted:
+    """The inline VIP jobs' on_done(outcomes): the instance counts them, then the
+    job is done (an object, not a closure: issue 6 memory)."""
+
+    __slots__ = ("rt", "done")
+
+    def __init__(self, rt, done) -> None:
+        self.rt, self.done = rt, done
+
+    def __call__(self, outcomes) -> None:
+        self.rt._count(outcomes)
+        self.done()
 
 
 class HostQueue:
@@ -197,9 +217,9 @@ class HostQueue:
                 and (self._task is None or self._task.done()))
 
     def _start_inline(self, job: Inline) -> None:
-        marker = self._inline = _Running()
+        marker = self._inline = _Running(self)
         try:
-            job.start(lambda error=None: self._inline_done(marker, error))
+            job.start(marker)
         except Exception as exc:     # a host job must never take the daemon down
             self._inline_done(marker, exc)
 
@@ -401,10 +421,7 @@ class InstanceRuntime:
             _in_task(self.add_vips(), done)
             return
 
-        def added(outcomes) -> None:
-            self._count(outcomes)
-            done()
-        self.vipset.add_all_then(added)
+        self.vipset.add_all_then(_Counted(self, done))
 
     async def remove_vips(self, force: bool = False) -> None:
         """RFC 5798 §6.4.3: leaving Master (or stopping) removes what we added;
@@ -433,10 +450,7 @@ class InstanceRuntime:
             _in_task(self.remove_vips(force), done)
             return
 
-        def removed(outcomes) -> None:
-            self._count(outcomes)
-            done()
-        self.vipset.remove_all_then(removed)
+        self.vipset.remove_all_then(_Counted(self, done))
 
     def _count(self, outcomes) -> None:
         failed = [o for o in outcomes if o.status == FAILED]

@@ -77,17 +77,62 @@ def _all_then(requests, send, on_all):
     if not requests:
         on_all([])
         return
-    outcomes = [None] * len(requests)
-    left = [len(requests)]
-
-    def answered(i, outcome):
-        outcomes[i] = outcome
-        left[0] -= 1
-        if not left[0]:
-            on_all(outcomes)
-
+    if len(requests) == 1:              # an instance's one VIP: no gathering
+        send(requests[0], _One(on_all))
+        return
+    gather = _Gather(len(requests), on_all)
     for i, request in enumerate(requests):
-        send(request, functools.partial(answered, i))
+        send(request, functools.partial(gather.answered, i))
+
+
+# The callbacks of a burst's VIP changes are objects, not closures (issue 6
+# memory: thousands are in flight at once, and what the burst allocates
+# beside the long-lived objects stays as fragmentation).
+
+class _One:
+    """on_done(outcome) of a lone request -> on_all([outcome])."""
+
+    __slots__ = ("on_all",)
+
+    def __init__(self, on_all):
+        self.on_all = on_all
+
+    def __call__(self, outcome):
+        self.on_all([outcome])
+
+
+class _Gather:
+    """The answers of several requests, in request order -> on_all once."""
+
+    __slots__ = ("outcomes", "left", "on_all")
+
+    def __init__(self, count, on_all):
+        self.outcomes, self.left, self.on_all = [None] * count, count, on_all
+
+    def answered(self, i, outcome):
+        self.outcomes[i] = outcome
+        self.left -= 1
+        if not self.left:
+            self.on_all(self.outcomes)
+
+
+class _Recorded:
+    """add_all_then / remove_all_then: the VipSet records what the kernel did,
+    then on_done gets every outcome."""
+
+    __slots__ = ("vipset", "what", "before", "on_done")
+
+    def __init__(self, vipset, what, before, on_done):
+        self.vipset, self.what, self.before, self.on_done = vipset, what, before, on_done
+
+    def __call__(self, outcomes):
+        if self.what is None:                       # removals: `before` is what was held
+            self.vipset._record_removed(self.before, outcomes)
+            self.on_done(outcomes)
+        else:                                       # adds: (keys, specs), earlier outcomes
+            keys, specs, earlier = self.what
+            self.vipset._record_added(keys, specs, outcomes)
+            self.on_done(earlier + outcomes)
 
 
 async def resolve_ifindexes(netlink, specs):
@@ -178,11 +223,8 @@ class VipSet:
             return False
         pairs, outcomes = self._resolve_now("add", self.specs)
         keys, specs, reqs = self._add_requests(pairs, outcomes)
-
-        def answered(added):
-            self._record_added(keys, specs, added)
-            on_done(outcomes + added)
-        _all_then(reqs, self.netlink.add_address_then, answered)
+        _all_then(reqs, self.netlink.add_address_then,
+                  _Recorded(self, (keys, specs, outcomes), None, on_done))
         return True
 
     def _add_requests(self, pairs, outcomes):
@@ -236,12 +278,8 @@ class VipSet:
         once when nothing is held).  A stop or a burst of masters stepping down
         removes its VIPs without a task per instance (issue 6)."""
         held = list(self._ours.items())
-
-        def answered(outcomes):
-            self._record_removed(held, outcomes)
-            on_done(outcomes)
         _all_then([_delete(key, spec) for key, spec in held], self.netlink.del_address_then,
-                  answered)
+                  _Recorded(self, None, held, on_done))
 
     def _record_removed(self, held, outcomes):
         for (key, _req), outcome in zip(held, outcomes):
