@@ -37,6 +37,8 @@ def _check(argv, whole_process):
 def _keepalived_style(argv, whole_process=False):
     """keepalived's command line: -t is the config test (`fastvrrp check`),
     -v/-h/--signum answer and exit, anything else runs the daemon."""
+    from .daemon.devmarks import mark
+    mark("cli")                 # FASTVRRP_MARKS (developers): the timeline's start
     from .daemon.options import OptionsExit, parse
     try:
         options = parse(argv)

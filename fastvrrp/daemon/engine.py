@@ -122,6 +122,7 @@ from fastvrrp.vrrp.sync import SyncGroup, SyncGroupError
 # issue 6 (start-up): engine_dumps, engine_reload and the host modules of optional
 # features (VMACs, virtual routes and rules, statics) are imported where used
 from . import convert, engine_host
+from .devmarks import mark
 from .engine_api import EngineStartError
 from .engine_sources import NO_SOURCE, SourceWatcher
 from .engine_tracking import Tracking
@@ -265,6 +266,7 @@ class Engine:
         log_messages(vetted.messages, log)
         try:
             plans = await self._plans(config, vetted)
+            mark("plans")
             static_specs = engine_host.statics_of(config)
         except convert.ConvertError as exc:
             raise EngineStartError(str(exc)) from None
@@ -291,6 +293,7 @@ class Engine:
             runtimes = await self._add_runtimes(plans)
         except convert.ConvertError as exc:
             raise EngineStartError(str(exc)) from None
+        mark("runtimes")
         for rt in runtimes:
             rt.stale_checked = True
         self._start_runtimes(runtimes, convert.startup_delay_ns(config.global_defs))
@@ -300,6 +303,7 @@ class Engine:
         self._started = True
         self._firewalled = convert.release_instances(config)   # issue 6 (memory)
         self._settle_after_start(plans)
+        mark("engine started")
         log.info("VRRP engine running %d instance(s) on the %s fast path", len(runtimes),
                  type(self.fp).__name__)
         self._status_soon()
@@ -329,8 +333,10 @@ class Engine:
         if self._stopped:
             return      # a stop came first: no collection before its VIP removal (the
             # process shell turns the GC on again when it is done)
+        mark("burst over")
         _settle_memory()
         gc.enable()
+        mark("settled")
 
     def _warn_unsupported(self, config) -> None:
         """Nothing left to warn about at the engine level (plans carry their own)."""
