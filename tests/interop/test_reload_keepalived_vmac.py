@@ -49,8 +49,10 @@ def test_deleted_vmac_is_recreated_by_both(pair, kind):
     wait_for(lambda: macvlans_in(lab, ns) == {NAME: VMAC}, 10, what="the VMAC re-created")
     pair.watch.wait_holders(VIP, set(), timeout=5)
     pair.watch.wait_holders(VIP, {"a"}, timeout=15)
-    log = a.log(whole=True)
-    after = log.split("Entering FAULT STATE", 1)[1]
+    # the line comes with the VIP (keepalived: just before it; fastvrrp: just after)
+    wait_for(lambda: "Entering MASTER STATE" in a.log(whole=True).split(
+        "Entering FAULT STATE", 1)[1], 5, what="Entering MASTER STATE after the FAULT")
+    after = a.log(whole=True).split("Entering FAULT STATE", 1)[1]
     assert "Entering BACKUP STATE" in after and "Entering MASTER STATE" in after
     wait_for(lambda: _answer(pair, VIP) == (VMAC, VMAC), 10,
              what="the VIP answering from the re-created VMAC")

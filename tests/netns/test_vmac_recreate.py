@@ -56,6 +56,9 @@ def test_deleted_vmac_is_recreated_and_the_vip_answers_from_it_again(pair, extra
     assert ipr.link_lookup(ifname=NAME) != [old_index]
     a.wait_log(r"\(VI_1\) Entering BACKUP STATE", timeout=10)
     pair.watch.wait_holders(VIP, {"a"}, timeout=15)    # won again, the VIP re-added
+    # its line is written just after the VIP is up and announced (engine.py)
+    wait_for(lambda: a.log(whole=True).count("Entering MASTER STATE") >= 2, 5,
+             what="the second Entering MASTER STATE")
     log = a.log(whole=True)
     assert log.count("Entering MASTER STATE") == 2
     # the VIP is on the new VMAC and answers ARP with the virtual MAC again
