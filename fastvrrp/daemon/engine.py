@@ -296,6 +296,7 @@ class Engine:
         mark("runtimes")
         for rt in runtimes:
             rt.stale_checked = True
+        self._prepare_takeovers(runtimes)
         self._start_runtimes(runtimes, convert.startup_delay_ns(config.global_defs))
         self.driver.start()
         self._events_task = loop.create_task(self._consume_events())
@@ -307,6 +308,15 @@ class Engine:
         log.info("VRRP engine running %d instance(s) on the %s fast path", len(runtimes),
                  type(self.fp).__name__)
         self._status_soon()
+
+    def _prepare_takeovers(self, runtimes) -> None:
+        """The sockets a takeover uses (the netlink batch of the VIP adds, the GARP
+        sockets of the VIPs' interfaces) open now, not between a backup's first
+        Master_Down_Timer and its first GARP (issue 6 failover)."""
+        self.netlink.prepare()
+        indexes = {link.index for rt in runtimes for spec in rt.vip_specs
+                   if (link := self._interfaces.get(spec.ifname)) is not None}
+        self.announcer.prepare(sorted(indexes))
 
     # the process shell starts with the cyclic GC off (issue 6: ~250 ms of
     # collections over a 1000-instance start); the engine turns it back on

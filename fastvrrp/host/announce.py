@@ -140,6 +140,16 @@ class Announcer:
             self._sockets[ifindex] = sock
         return sock
 
+    def prepare(self, ifindexes):
+        """Open the sockets of `ifindexes` now, not at the first GARP (issue 6: a
+        backup's first takeover); one that cannot be opened is left for the
+        first round to report."""
+        for ifindex in ifindexes:
+            try:
+                self._socket(ifindex, socket.if_indextoname(ifindex))
+            except OSError:
+                self.close(ifindex)
+
     @staticmethod
     def _flags(sock, ifname):
         req = struct.pack("16sH", ifname.encode(), 0)

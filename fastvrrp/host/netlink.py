@@ -228,6 +228,14 @@ class Netlink:
         self._batch().request(msg_type, msg_flags, payload, what=change.what,
                               on_done=change.answered)
 
+    def prepare(self):
+        """Open the address-change batch's socket now (nlbatch.py open()); a
+        failure is left for the first change to report."""
+        try:
+            self._batch().open()
+        except OSError:
+            pass
+
     def flush_now(self):
         """Send the address changes queued so far now (nlbatch.py)."""
         if self._nlbatch is not None:

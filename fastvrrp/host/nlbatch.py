@@ -109,6 +109,20 @@ class NetlinkBatch:
             self._flush_handle = loop.call_soon(self._flush)
         return future
 
+    def open(self):
+        """Open the socket now, from the running loop, instead of at the first
+        request (issue 6: a backup's first takeover then pays no socket set-up
+        between its timer and its VIP).  Raises OSError when it cannot."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._reset(loop)
+        if self._sock is None:
+            try:
+                self._open()
+            except BaseException:
+                self._close_socket()
+                raise
+
     def flush_now(self):
         """Send what is queued now instead of on the next loop iteration."""
         if self._flush_handle is not None:
