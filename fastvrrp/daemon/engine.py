@@ -314,9 +314,8 @@ class Engine:
         sockets of the VIPs' interfaces) open now, not between a backup's first
         Master_Down_Timer and its first GARP (issue 6 failover)."""
         self.netlink.prepare()
-        indexes = {link.index for rt in runtimes for spec in rt.vip_specs
-                   if (link := self._interfaces.get(spec.ifname)) is not None}
-        self.announcer.prepare(sorted(indexes))
+        self.announcer.prepare(sorted({index for rt in runtimes
+                                       for index in rt.garp_ifindexes()}))
 
     # the process shell starts with the cyclic GC off (issue 6: ~250 ms of
     # collections over a 1000-instance start); the engine turns it back on
@@ -925,9 +924,7 @@ class Engine:
         has_later = hurry = False
         for action in actions:
             kind = type(action)
-            if kind is Log:
-                has_later = True
-            elif kind is Notify:
+            if kind is Log or kind is Notify:
                 has_later = True
             elif rt is None:
                 continue

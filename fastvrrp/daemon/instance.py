@@ -493,6 +493,10 @@ class InstanceRuntime:
             by_link.setdefault((link.index, link.mac), []).append(spec.address)
         return list(by_link.items())
 
+    def garp_ifindexes(self) -> list:
+        """The interfaces this instance's GARP rounds go out on (_garp_groups)."""
+        return [index for (index, _mac), _vips in self._garp_groups()]
+
     def _live(self) -> bool:
         return self.vips_wanted
 

@@ -95,9 +95,7 @@ class NetlinkBatch:
         NetlinkQueryError) is called as soon as the answer is read, inside the
         batch's own callback (a burst's VIP adds chain their GARPs without a
         loop turn per step, issue 6); it must not raise (what it raises is logged)."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._reset(loop)
+        loop = self._bind()
         self._seq = (self._seq % 0xFFFFFFFF) + 1
         length = NLMSG_HDR.size + len(payload)
         data = NLMSG_HDR.pack(length, msg_type, flags, self._seq, 0) + bytes(payload) \
@@ -113,9 +111,7 @@ class NetlinkBatch:
         """Open the socket now, from the running loop, instead of at the first
         request (issue 6: a backup's first takeover then pays no socket set-up
         between its timer and its VIP).  Raises OSError when it cannot."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._reset(loop)
+        self._bind()
         if self._sock is None:
             try:
                 self._open()
@@ -143,6 +139,13 @@ class NetlinkBatch:
             self._flush_handle = None
 
     # ------------------------------------------------------------ socket
+    def _bind(self):
+        """The running loop, the batch's from now on (a new one starts over)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._reset(loop)
+        return loop
+
     def _reset(self, loop):
         """First use, or use from another loop: start over on a new socket."""
         self.close()

@@ -116,23 +116,33 @@ class _Gather:
             self.on_all(self.outcomes)
 
 
-class _Recorded:
-    """add_all_then / remove_all_then: the VipSet records what the kernel did,
-    then on_done gets every outcome."""
+class _Added:
+    """add_all_then: the VipSet records what was added, then on_done gets the
+    outcomes found before asking (`earlier`) and the kernel's."""
 
-    __slots__ = ("vipset", "what", "before", "on_done")
+    __slots__ = ("vipset", "keys", "specs", "earlier", "on_done")
 
-    def __init__(self, vipset, what, before, on_done):
-        self.vipset, self.what, self.before, self.on_done = vipset, what, before, on_done
+    def __init__(self, vipset, keys, specs, earlier, on_done):
+        self.vipset, self.keys, self.specs = vipset, keys, specs
+        self.earlier, self.on_done = earlier, on_done
+
+    def __call__(self, added):
+        self.vipset._record_added(self.keys, self.specs, added)
+        self.on_done(self.earlier + added)
+
+
+class _Removed:
+    """remove_all_then: the VipSet forgets what was removed of what it `held`,
+    then on_done gets the kernel's outcomes."""
+
+    __slots__ = ("vipset", "held", "on_done")
+
+    def __init__(self, vipset, held, on_done):
+        self.vipset, self.held, self.on_done = vipset, held, on_done
 
     def __call__(self, outcomes):
-        if self.what is None:                       # removals: `before` is what was held
-            self.vipset._record_removed(self.before, outcomes)
-            self.on_done(outcomes)
-        else:                                       # adds: (keys, specs), earlier outcomes
-            keys, specs, earlier = self.what
-            self.vipset._record_added(keys, specs, outcomes)
-            self.on_done(earlier + outcomes)
+        self.vipset._record_removed(self.held, outcomes)
+        self.on_done(outcomes)
 
 
 async def resolve_ifindexes(netlink, specs):
@@ -224,7 +234,7 @@ class VipSet:
         pairs, outcomes = self._resolve_now("add", self.specs)
         keys, specs, reqs = self._add_requests(pairs, outcomes)
         _all_then(reqs, self.netlink.add_address_then,
-                  _Recorded(self, (keys, specs, outcomes), None, on_done))
+                  _Added(self, keys, specs, outcomes, on_done))
         return True
 
     def _add_requests(self, pairs, outcomes):
@@ -279,7 +289,7 @@ class VipSet:
         removes its VIPs without a task per instance (issue 6)."""
         held = list(self._ours.items())
         _all_then([_delete(key, spec) for key, spec in held], self.netlink.del_address_then,
-                  _Recorded(self, None, held, on_done))
+                  _Removed(self, held, on_done))
 
     def _record_removed(self, held, outcomes):
         for (key, _req), outcome in zip(held, outcomes):

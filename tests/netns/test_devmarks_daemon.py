@@ -1,6 +1,8 @@
 """FASTVRRP_MARKS on the real daemon: every start-up step leaves its mark, in
 the order the daemon takes them (fastvrrp/daemon/devmarks.py)."""
 
+import glob
+
 import pytest
 
 from engine_lab import config, instance_block
@@ -18,7 +20,6 @@ def test_the_daemon_marks_each_start_up_step_in_order(pair, monkeypatch):
     a.start()
     pair.watch.wait_holders("10.0.0.100", {"a"}, timeout=10)
     assert a.stop() == 0, a.log()
-    import glob
     files = glob.glob(prefix + ".*")
     assert len(files) == 1, files
     tags, times = [], []
